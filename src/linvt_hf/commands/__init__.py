@@ -1,0 +1,1 @@
+"""Subcommands of the `linvt-hf` console script (see linvt_hf.cli)."""

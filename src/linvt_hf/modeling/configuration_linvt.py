@@ -1,0 +1,180 @@
+"""Configuration of the Linear Video Tokenizer (LinVT)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from huggingface_hub.dataclasses import strict
+from transformers import PreTrainedConfig
+
+TokenizerType = Literal["linvt", "avg", "llama_vid"]
+MultiscaleVariant = Literal["single", "multi_a", "multi_b", "multi_c"]
+
+
+@strict
+class LinVTConfig(PreTrainedConfig):
+    r"""
+    Settings of the Linear Video Tokenizer of "LinVT: Empower Your Image-level Large Language Model to Understand
+    Videos" (arXiv 2412.05185). The defaults are the paper's: L = 4 layers in SVR and in TTA, 8 heads, top-k = 2048,
+    three scales with scale-specific query sets of 64, 32 and 16 queries (Multi-C), text condition on.
+
+    The backbone families (Qwen2-VL, InternVL, LLaVA-OneVision) subclass this config and add the backbone's own
+    config as a sub-config; the tokenizer only reads the fields below.
+
+    Args:
+        tokenizer_type (`str`, *optional*, defaults to `"linvt"`):
+            `"linvt"` (SVR + TTA), or a baseline behind the same interface: `"avg"` (each frame averaged to one token,
+            the paper's Tab. 2 baseline) or `"llama_vid"` (LLaMA-VID's context + content token per frame).
+        hidden_size (`int`, *optional*, defaults to 896):
+            Internal width d of LinVT's attention layers, independent of the backbone's hidden size D.
+        num_attention_heads (`int`, *optional*, defaults to 8):
+            Heads of every attention layer in SVR and TTA, and of the linear aggregation layer.
+        num_layers (`int`, *optional*, defaults to 4):
+            L, the number of layers of SVR and of each TTA decoder (paper Tab. 12 varies them together).
+        num_svr_layers / num_tta_layers (`int`, *optional*):
+            Override `num_layers` for SVR or TTA alone.
+        mlp_ratio (`float`, *optional*, defaults to 4.0):
+            Width of the MLPs relative to `hidden_size`.
+        top_k (`int`, *optional*, defaults to 2048):
+            k, the number of visual tokens of the whole video kept by SVR's top-k selection.
+        num_queries (`list[int]`, *optional*, defaults to `[64, 32, 16]`):
+            Scale-specific query counts; the tokenizer outputs `sum(num_queries)` video tokens.
+        pooling_windows (`list[int]`, *optional*, defaults to `[1, 2, 4]`):
+            MTP window (in selected tokens) of each scale; one per entry of `num_queries`.
+        multiscale (`str`, *optional*, defaults to `"multi_c"`):
+            `"single"` (one scale, one query set of `sum(num_queries)`), `"multi_a"` (MTP after TTA),
+            `"multi_b"` (MTP before TTA, one query set over all scales), `"multi_c"` (one query set per scale).
+        text_condition (`bool`, *optional*, defaults to `True`):
+            Whether TTA's queries cross-attend to the question's token embeddings.
+        score_bias (`bool`, *optional*, defaults to `True`):
+            Add log-sigmoid(significance score) of each visual token to the aggregation logits, the path by which the
+            score head receives gradient through the non-differentiable top-k.
+        use_clip_embedding (`bool`, *optional*, defaults to `True`):
+            Add an embedding of each frame's shot (clip) index in SVR.
+        mtp_respect_clips (`bool`, *optional*, defaults to `True`):
+            Keep MTP windows inside a shot.
+        temporal_window (`int`, *optional*):
+            If set, SVR's temporal attention only looks this many frames back and forward (for very long videos).
+        chunk_size (`int`, *optional*, defaults to 32768):
+            At most this many tokens go through one attention or MLP call in SVR (whole frames or whole temporal
+            sequences per call), which bounds the peak memory of long videos; results do not depend on it.
+        attention_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout on attention probabilities inside SVR/TTA layers (never on the aggregation map).
+        hidden_dropout (`float`, *optional*, defaults to 0.0):
+            Dropout on the residual branches.
+        layer_norm_eps (`float`, *optional*, defaults to 1e-6):
+            Epsilon of the layer norms.
+        initializer_range (`float`, *optional*, defaults to 0.02):
+            Standard deviation of the truncated-normal initialiser of linear layers and queries.
+        llama_vid_content_tokens (`int`, *optional*, defaults to 1):
+            Content tokens per frame of the `"llama_vid"` baseline (LLaMA-VID's video setting uses 1).
+
+    Example:
+
+    ```python
+    >>> from linvt_hf import LinVTConfig, LinearVideoTokenizer
+    >>> config = LinVTConfig()
+    >>> tokenizer = LinearVideoTokenizer(config, input_size=3584)
+    >>> config.num_video_tokens
+    112
+    ```"""
+
+    model_type = "linvt"
+
+    tokenizer_type: TokenizerType = "linvt"
+    hidden_size: int = 896
+    num_attention_heads: int = 8
+    num_layers: int = 4
+    num_svr_layers: int | None = None
+    num_tta_layers: int | None = None
+    mlp_ratio: float = 4.0
+    top_k: int = 2048
+    num_queries: list[int] | tuple[int, ...] = (64, 32, 16)
+    pooling_windows: list[int] | tuple[int, ...] = (1, 2, 4)
+    multiscale: MultiscaleVariant = "multi_c"
+    text_condition: bool = True
+    score_bias: bool = True
+    use_clip_embedding: bool = True
+    mtp_respect_clips: bool = True
+    temporal_window: int | None = None
+    chunk_size: int = 32768
+    attention_dropout: float = 0.0
+    hidden_dropout: float = 0.0
+    layer_norm_eps: float = 1e-6
+    initializer_range: float = 0.02
+    llama_vid_content_tokens: int = 1
+
+    def __post_init__(self, **kwargs):
+        # Validated here rather than in `validate_*` hooks so that bad settings raise a plain ValueError.
+        self.num_queries = [int(q) for q in self.num_queries]
+        self.pooling_windows = [int(w) for w in self.pooling_windows]
+        if self.num_svr_layers is None:
+            self.num_svr_layers = self.num_layers
+        if self.num_tta_layers is None:
+            self.num_tta_layers = self.num_layers
+        self._check_settings()
+        super().__post_init__(**kwargs)
+
+    def _check_settings(self) -> None:
+        if self.tokenizer_type not in ("linvt", "avg", "llama_vid"):
+            raise ValueError(f"tokenizer_type must be 'linvt', 'avg' or 'llama_vid', got {self.tokenizer_type!r}")
+        if self.multiscale not in ("single", "multi_a", "multi_b", "multi_c"):
+            raise ValueError(
+                f"multiscale must be 'single', 'multi_a', 'multi_b' or 'multi_c', got {self.multiscale!r}"
+            )
+        positive = {
+            "hidden_size": self.hidden_size,
+            "num_attention_heads": self.num_attention_heads,
+            "num_svr_layers": self.num_svr_layers,
+            "num_tta_layers": self.num_tta_layers,
+            "top_k": self.top_k,
+            "chunk_size": self.chunk_size,
+            "llama_vid_content_tokens": self.llama_vid_content_tokens,
+        }
+        for name, value in positive.items():
+            if value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
+                f"({self.num_attention_heads})"
+            )
+        if self.temporal_window is not None and self.temporal_window < 0:
+            raise ValueError(f"temporal_window must be >= 0 or None, got {self.temporal_window}")
+        if not self.num_queries or min(self.num_queries) < 1:
+            raise ValueError(f"num_queries must be a non-empty list of positive counts, got {self.num_queries}")
+        if len(self.pooling_windows) != len(self.num_queries) or min(self.pooling_windows) < 1:
+            raise ValueError(
+                f"pooling_windows ({self.pooling_windows}) must give one positive window per scale of num_queries "
+                f"({self.num_queries})"
+            )
+        if self.multiscale == "multi_a":
+            first = self.num_queries[0]
+            for queries in self.num_queries:
+                if first % queries:
+                    raise ValueError(
+                        f"multiscale='multi_a' pools the {first} tokens of TTA down to each scale, so every entry of "
+                        f"num_queries must divide num_queries[0]; got {self.num_queries}"
+                    )
+        for name in ("attention_dropout", "hidden_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+
+    @property
+    def num_video_tokens(self) -> int:
+        """Output tokens per video of the LinVT tokenizer (`sum(num_queries)`, 112 with the paper's defaults).
+
+        The baselines produce a number that depends on the frame count: see `num_output_tokens`.
+        """
+        return sum(self.num_queries)
+
+    def num_output_tokens(self, num_frames: int) -> int:
+        """Video tokens produced for a video of `num_frames` frames (what the prompt must reserve)."""
+        if self.tokenizer_type == "avg":
+            return num_frames
+        if self.tokenizer_type == "llama_vid":
+            return num_frames * (1 + self.llama_vid_content_tokens)
+        return self.num_video_tokens
+
+
+__all__ = ["LinVTConfig"]

@@ -1,0 +1,132 @@
+"""TTA, text-conditioned token aggregation (paper Sec. 3.2.2).
+
+Learnable queries go through L decoder layers (self-attention among the queries of one scale, cross-attention to
+that scale's visual features, cross-attention to the question's token embeddings, MLP) and then the linear
+aggregation layer turns them into one attention map per query over the RAW pooled visual tokens: each output token
+is a convex combination of input tokens, with no value projection, output projection or residual.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..configuration_linvt import LinVTConfig
+from .layers import FeedForward, MultiHeadAttention
+
+
+class TTADecoderLayer(nn.Module):
+    """Pre-norm decoder layer on the queries `[B, Q, d]`."""
+
+    def __init__(self, config: LinVTConfig) -> None:
+        super().__init__()
+        d, heads, eps = config.hidden_size, config.num_attention_heads, config.layer_norm_eps
+        self.self_norm = nn.LayerNorm(d, eps=eps)
+        self.self_attn = MultiHeadAttention(d, heads, config.attention_dropout)
+        self.visual_norm = nn.LayerNorm(d, eps=eps)
+        self.visual_attn = MultiHeadAttention(d, heads, config.attention_dropout)
+        if config.text_condition:
+            self.text_norm = nn.LayerNorm(d, eps=eps)
+            self.text_attn = MultiHeadAttention(d, heads, config.attention_dropout)
+        else:
+            self.text_norm = self.text_attn = None
+        self.mlp_norm = nn.LayerNorm(d, eps=eps)
+        self.mlp = FeedForward(d, config.mlp_ratio, config.hidden_dropout)
+        self.dropout = nn.Dropout(config.hidden_dropout)
+
+    def forward(
+        self,
+        queries: torch.Tensor,
+        visual: torch.Tensor,
+        visual_mask: torch.Tensor,
+        text: torch.Tensor | None,
+        text_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """`queries` `[B, Q, d]`, `visual` `[B, G, d]` + `visual_mask` `[B, G]`, `text` `[B, M, d]` + `[B, M]`."""
+        queries = queries + self.dropout(self.self_attn(self.self_norm(queries)))
+        queries = queries + self.dropout(self.visual_attn(self.visual_norm(queries), visual, key_mask=visual_mask))
+        if self.text_attn is not None and text is not None:
+            queries = queries + self.dropout(self.text_attn(self.text_norm(queries), text, key_mask=text_mask))
+        return queries + self.dropout(self.mlp(self.mlp_norm(queries)))
+
+
+class LinearAggregation(nn.Module):
+    """The linear aggregation layer: one convex attention map per query over the raw tokens.
+
+    `W = mean_over_heads softmax(Wq q . Wk k / sqrt(d_head) + bias)`, output `W @ raw`. Merging the heads by their
+    mean keeps each row a probability vector, so every output token is a weighted average of whole input tokens.
+    """
+
+    def __init__(self, config: LinVTConfig) -> None:
+        super().__init__()
+        d = config.hidden_size
+        self.num_heads = config.num_attention_heads
+        self.head_dim = d // self.num_heads
+        self.query_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.key_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
+        self.q_proj = nn.Linear(d, d)
+        self.k_proj = nn.Linear(d, d)
+
+    def weights(
+        self, queries: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor, key_bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Attention map `[B, Q, G]` in float32: non-negative, rows sum to 1, zero on masked keys."""
+        q = self.q_proj(self.query_norm(queries)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
+        k = self.k_proj(self.key_norm(keys)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
+        logits = (q.float() @ k.float().transpose(-1, -2)) / math.sqrt(self.head_dim)  # [B, h, Q, G]
+        if key_bias is not None:
+            logits = logits + key_bias.float()[:, None, None, :]
+        logits = logits.masked_fill(~key_mask[:, None, None, :], float("-inf"))
+        return logits.softmax(dim=-1).mean(dim=1)
+
+
+class QueryAggregator(nn.Module):
+    """One query set with its decoder and linear aggregation layer (one scale of Multi-C, or the single set)."""
+
+    def __init__(self, config: LinVTConfig, num_queries: int) -> None:
+        super().__init__()
+        self.queries = nn.Parameter(torch.zeros(num_queries, config.hidden_size))
+        self.layers = nn.ModuleList(TTADecoderLayer(config) for _ in range(config.num_tta_layers))
+        self.aggregation = LinearAggregation(config)
+
+    def forward(
+        self,
+        visual: torch.Tensor,
+        visual_mask: torch.Tensor,
+        key_bias: torch.Tensor | None,
+        text: torch.Tensor | None,
+        text_mask: torch.Tensor | None,
+    ) -> torch.Tensor:
+        """Visual features `[B, G, d]` -> aggregation weights `[B, Q, G]` (float32)."""
+        queries = self.queries[None].expand(visual.shape[0], -1, -1).to(visual.dtype)
+        for layer in self.layers:
+            queries = layer(queries, visual, visual_mask, text, text_mask)
+        return self.aggregation.weights(queries, visual, visual_mask, key_bias)
+
+
+class TextConditioner(nn.Module):
+    """Embeds the question for TTA: LLM-space token embeddings `[B, M, D]` -> `[B, M + 1, d]` plus mask.
+
+    A learned null token is always appended, so a video with no question (or a fully padded one) still has a
+    key to attend to, and batching videos with and without questions gives the same result as running them alone.
+    """
+
+    def __init__(self, config: LinVTConfig, input_size: int) -> None:
+        super().__init__()
+        self.norm = nn.LayerNorm(input_size, eps=config.layer_norm_eps)
+        self.proj = nn.Linear(input_size, config.hidden_size)
+        self.null_token = nn.Parameter(torch.zeros(1, 1, config.hidden_size))
+
+    def forward(
+        self, batch_size: int, text_embeds: torch.Tensor | None, text_mask: torch.Tensor | None, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        null = self.null_token.to(dtype).expand(batch_size, 1, -1)
+        if text_embeds is None:
+            return null, torch.ones(batch_size, 1, dtype=torch.bool, device=null.device)
+        text = self.proj(self.norm(text_embeds.to(self.proj.weight.dtype))).to(dtype)
+        if text_mask is None:
+            text_mask = torch.ones(text.shape[:2], dtype=torch.bool, device=text.device)
+        mask = torch.cat([text_mask.bool(), torch.ones_like(text_mask[:, :1], dtype=torch.bool)], dim=1)
+        return torch.cat([text, null], dim=1), mask
