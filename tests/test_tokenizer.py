@@ -1,0 +1,301 @@
+"""The Linear Video Tokenizer: linearity, selection, batching, gradients, persistence and input checks."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from linvt_hf import LinearVideoTokenizer, LinVTConfig
+from linvt_hf.modeling.tokenizer.mtp import window_groups
+
+D = 24
+
+
+def tiny_config(**overrides) -> LinVTConfig:
+    settings = dict(
+        hidden_size=32, num_attention_heads=4, num_layers=2, top_k=20, num_queries=[8, 4, 2], pooling_windows=[1, 2, 4]
+    )
+    settings.update(overrides)
+    return LinVTConfig(**settings)
+
+
+def build(seed: int = 0, input_size: int = D, **overrides) -> LinearVideoTokenizer:
+    torch.manual_seed(seed)
+    return LinearVideoTokenizer(tiny_config(**overrides), input_size=input_size).eval()
+
+
+LINEAR_VARIANTS = [
+    dict(multiscale="multi_c"),
+    dict(multiscale="multi_b"),
+    dict(multiscale="multi_a"),
+    dict(multiscale="single"),
+    dict(multiscale="multi_c", text_condition=False),
+    dict(multiscale="multi_c", score_bias=False),
+    dict(multiscale="multi_c", temporal_window=1),
+    dict(tokenizer_type="avg"),
+]
+
+
+@pytest.mark.parametrize("variant", LINEAR_VARIANTS, ids=lambda v: "-".join(f"{k}={v[k]}" for k in v))
+def test_outputs_are_convex_combinations_of_raw_tokens(variant):
+    """D = T*N one-hot tokens: each output row IS its weight vector over the inputs, so it must be >= 0, sum to 1."""
+    t, n = 3, 8
+    tokenizer = build(input_size=t * n, **variant)
+    one_hot = torch.eye(t * n).reshape(1, t, n, t * n)
+    text = torch.randn(1, 5, t * n)
+    clips = torch.tensor([[0, 0, 1]])
+    out = tokenizer(one_hot, text_embeds=text, clip_ids=clips, output_aggregation_weights=True)
+    rows = out.video_tokens[0]
+    assert rows.min() >= 0
+    torch.testing.assert_close(rows.sum(-1), torch.ones(rows.shape[0]), atol=1e-5, rtol=0)
+    # The reported weights are exactly the map that produced the tokens.
+    torch.testing.assert_close(out.dense_aggregation_weights().flatten(2)[0], rows, atol=1e-6, rtol=0)
+
+
+def test_top_k_smaller_than_the_video_keeps_linearity_and_only_selected_tokens():
+    t, n = 4, 8
+    tokenizer = build(input_size=t * n, top_k=10)
+    out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), output_aggregation_weights=True)
+    assert int(out.selected_mask.sum()) == 10
+    rows = out.video_tokens[0]
+    torch.testing.assert_close(rows.sum(-1), torch.ones(rows.shape[0]), atol=1e-5, rtol=0)
+    unselected = torch.ones(t * n, dtype=torch.bool)
+    unselected[out.selected_indices[0]] = False
+    assert rows[:, unselected].abs().max() == 0
+
+
+def test_llama_vid_is_exempt_from_linearity():
+    """LLaMA-VID projects its context and content tokens with learned linear layers (plus a bias), so its output is
+    not a convex combination of input tokens once those layers move away from their identity initialisation. That
+    is what the paper's linearity principle argues against; the baseline exists to measure it."""
+    t, n = 2, 4
+    tokenizer = build(input_size=t * n, tokenizer_type="llama_vid")
+    one_hot = torch.eye(t * n).reshape(1, t, n, t * n)
+    fresh = tokenizer(one_hot, text_embeds=torch.randn(1, 3, t * n)).video_tokens[0]
+    torch.testing.assert_close(fresh.sum(-1), torch.ones(fresh.shape[0]), atol=1e-5, rtol=0)  # identity init
+    with torch.no_grad():
+        tokenizer.baseline.content_proj.weight.add_(0.3 * torch.randn_like(tokenizer.baseline.content_proj.weight))
+    trained = tokenizer(one_hot, text_embeds=torch.randn(1, 3, t * n)).video_tokens[0]
+    assert (trained.sum(-1) - 1).abs().max() > 1e-3
+    assert trained.shape == (t * 2, t * n)
+
+
+def test_gradient_reaches_score_head_queries_and_text():
+    tokenizer = build().train()
+    x = torch.randn(2, 4, 6, D)
+    out = tokenizer(x, text_embeds=torch.randn(2, 3, D))
+    (out.video_tokens * torch.randn_like(out.video_tokens)).sum().backward()
+    assert tokenizer.scorer.score_head.weight.grad.abs().sum() > 0
+    assert tokenizer.scorer.layers[0].temporal_attn.q_proj.weight.grad.abs().sum() > 0
+    for aggregator in tokenizer.aggregators:
+        assert aggregator.queries.grad.abs().sum() > 0
+    assert tokenizer.text.proj.weight.grad.abs().sum() > 0
+
+
+def test_padding_frames_are_never_selected():
+    tokenizer = build(top_k=1000)
+    x = torch.randn(2, 5, 6, D)
+    x[1, 3:] = 1e6  # padding full of huge values must not win top-k
+    x[1, 4] = float("nan")  # nor poison anything
+    frame_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool)
+    out = tokenizer(x, frame_mask=frame_mask, output_aggregation_weights=True)
+    frames, _ = out.selected_positions()
+    assert (frames[1][out.selected_mask[1]] < 3).all()
+    assert int(out.selected_mask[1].sum()) == 3 * 6
+    assert torch.isfinite(out.video_tokens).all()
+    assert out.dense_aggregation_weights()[1, :, 3:].abs().max() == 0
+    assert torch.isinf(out.significance_scores[1, 3:]).all()
+
+
+@pytest.mark.parametrize("variant", [dict(), dict(multiscale="multi_b"), dict(tokenizer_type="avg"), dict(tokenizer_type="llama_vid")])
+def test_batch_of_videos_of_different_lengths_equals_one_by_one(variant):
+    tokenizer = build(top_k=12, **variant)
+    long, short = torch.randn(1, 5, 6, D), torch.randn(1, 3, 6, D)
+    text_long, text_short = torch.randn(1, 4, D), torch.randn(1, 2, D)
+    clips_long, clips_short = torch.tensor([[0, 0, 1, 1, 2]]), torch.tensor([[0, 1, 1]])
+    batch = torch.zeros(2, 5, 6, D)
+    batch[0], batch[1, :3] = long[0], short[0]
+    text = torch.zeros(2, 4, D)
+    text[0], text[1, :2] = text_long[0], text_short[0]
+    out = tokenizer(
+        batch,
+        frame_mask=torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]], dtype=torch.bool),
+        text_embeds=text,
+        text_mask=torch.tensor([[1, 1, 1, 1], [1, 1, 0, 0]], dtype=torch.bool),
+        clip_ids=torch.tensor([[0, 0, 1, 1, 2], [0, 1, 1, 0, 0]]),
+    )
+    alone = [
+        tokenizer(long, text_embeds=text_long, clip_ids=clips_long),
+        tokenizer(short, text_embeds=text_short, clip_ids=clips_short),
+    ]
+    for i, single in enumerate(alone):
+        count = single.video_tokens.shape[1]
+        mask = out.video_tokens_mask[i]
+        assert int(mask.sum()) == count
+        torch.testing.assert_close(out.video_tokens[i][mask], single.video_tokens[0], atol=1e-5, rtol=1e-5)
+
+
+def test_fewer_tokens_than_k_keeps_all_and_single_frame_works():
+    tokenizer = build(top_k=2048)
+    out = tokenizer(torch.randn(1, 2, 5, D))
+    assert int(out.selected_mask.sum()) == 10
+    assert out.video_tokens.shape == (1, 14, D)
+    image = tokenizer(torch.randn(3, 1, 5, D))  # T = 1: an image as a video
+    assert image.video_tokens.shape == (3, 14, D)
+    assert torch.isfinite(image.video_tokens).all()
+
+
+def test_runs_without_text_and_without_text_condition():
+    x = torch.randn(1, 3, 4, D)
+    with_text = build()
+    assert torch.isfinite(with_text(x).video_tokens).all()
+    no_condition = build(text_condition=False)
+    assert no_condition.text is None
+    a = no_condition(x, text_embeds=torch.randn(1, 3, D)).video_tokens
+    b = no_condition(x).video_tokens
+    torch.testing.assert_close(a, b)
+
+
+def test_question_changes_the_tokens_when_text_condition_is_on():
+    tokenizer = build()
+    x = torch.randn(1, 3, 4, D)
+    a = tokenizer(x, text_embeds=torch.randn(1, 3, D)).video_tokens
+    b = tokenizer(x, text_embeds=torch.randn(1, 3, D)).video_tokens
+    assert (a - b).abs().max() > 1e-6
+
+
+def test_deterministic_under_a_fixed_seed():
+    x = torch.randn(2, 3, 4, D)
+    a, b = build(seed=7), build(seed=7)
+    torch.testing.assert_close(a(x).video_tokens, b(x).video_tokens, atol=0, rtol=0)
+    torch.testing.assert_close(a(x).video_tokens, a(x).video_tokens, atol=0, rtol=0)
+    assert (build(seed=8)(x).video_tokens - a(x).video_tokens).abs().max() > 0
+
+
+def test_state_dict_round_trip_is_exact(tmp_path):
+    source = build(seed=1, multiscale="multi_b")
+    save_file(source.state_dict(), tmp_path / "linvt.safetensors")
+    target = build(seed=2, multiscale="multi_b")
+    target.load_state_dict(load_file(tmp_path / "linvt.safetensors"))
+    x = torch.randn(1, 3, 4, D)
+    torch.testing.assert_close(source(x).video_tokens, target(x).video_tokens, atol=0, rtol=0)
+
+
+def test_chunking_and_a_wide_temporal_window_do_not_change_the_result():
+    x, clips = torch.randn(2, 6, 5, D), torch.tensor([[0, 0, 0, 1, 1, 1], [0, 1, 2, 3, 4, 5]])
+    reference = build(seed=3)(x, clip_ids=clips).video_tokens
+    chunked = build(seed=3, chunk_size=7)(x, clip_ids=clips).video_tokens
+    windowed = build(seed=3, temporal_window=10)(x, clip_ids=clips).video_tokens
+    torch.testing.assert_close(chunked, reference, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(windowed, reference, atol=1e-5, rtol=1e-5)
+
+
+def test_narrow_temporal_window_limits_what_a_frame_sees():
+    tokenizer = build(seed=4, temporal_window=1, num_layers=1)
+    x = torch.randn(1, 6, 4, D)
+    base = tokenizer(x).significance_scores
+    changed = x.clone()
+    changed[0, 5] += 5.0  # frame 5 is more than one frame away from frame 0
+    scores = tokenizer(changed).significance_scores
+    torch.testing.assert_close(scores[0, :4], base[0, :4])  # one layer, window 1: frames 0-3 cannot see frame 5
+    assert (scores[0, 4:] - base[0, 4:]).abs().max() > 0
+
+
+def test_bfloat16_runs_and_stays_convex():
+    t, n = 2, 6
+    tokenizer = build(input_size=t * n).to(torch.bfloat16)
+    out = tokenizer(torch.eye(t * n, dtype=torch.bfloat16).reshape(1, t, n, t * n))
+    assert out.video_tokens.dtype == torch.bfloat16
+    torch.testing.assert_close(out.video_tokens[0].float().sum(-1), torch.ones(14), atol=1e-2, rtol=0)
+
+
+def test_mtp_windows_stay_inside_a_shot_and_are_shifted():
+    mask = torch.ones(1, 9, dtype=torch.bool)
+    clips = torch.tensor([[0, 0, 0, 0, 0, 1, 1, 1, 1]])
+    scale = window_groups(mask, clips, window=4)
+    groups = scale.group[0].tolist()
+    # Shifted by 2 inside each shot: [0 0][0 0 0][1 1][1 1]
+    assert groups == [0, 0, 1, 1, 1, 2, 2, 3, 3]
+    for g in set(groups):
+        assert len({int(clips[0, i]) for i in range(9) if groups[i] == g}) == 1
+    assert scale.sizes[0].tolist() == [2, 3, 2, 2]
+    identity = window_groups(mask, clips, window=1)
+    assert identity.group[0].tolist() == list(range(9))
+    ignoring_shots = window_groups(mask, None, window=4)
+    assert ignoring_shots.group[0].tolist() == [0, 0, 1, 1, 1, 1, 2, 2, 2]
+
+
+def test_baseline_token_counts_follow_the_config():
+    config = tiny_config(tokenizer_type="llama_vid", llama_vid_content_tokens=2)
+    assert config.num_output_tokens(5) == 15
+    assert tiny_config(tokenizer_type="avg").num_output_tokens(5) == 5
+    assert tiny_config().num_output_tokens(5) == 14
+    out = build(tokenizer_type="llama_vid", llama_vid_content_tokens=2)(torch.randn(1, 5, 4, D))
+    assert out.video_tokens.shape == (1, 15, D)
+
+
+def test_default_config_matches_the_paper_and_its_size():
+    config = LinVTConfig()
+    assert (config.num_svr_layers, config.num_tta_layers, config.num_attention_heads) == (4, 4, 8)
+    assert (config.top_k, config.num_queries, config.multiscale, config.text_condition) == (2048, [64, 32, 16], "multi_c", True)
+    assert config.num_video_tokens == 112
+    with torch.device("meta"):
+        tokenizer = LinearVideoTokenizer(config, input_size=3584)  # Qwen2-VL-7B's width
+    millions = sum(p.numel() for p in tokenizer.parameters()) / 1e6
+    assert 240 < millions < 280  # the paper: "its number of parameters is 267M"
+
+
+def test_config_round_trip(tmp_path):
+    config = tiny_config(multiscale="multi_a", temporal_window=8)
+    config.save_pretrained(tmp_path)
+    loaded = LinVTConfig.from_pretrained(tmp_path)
+    assert loaded.to_dict() == config.to_dict()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(multiscale="multi_d"), "multiscale"),
+        (dict(tokenizer_type="qformer"), "tokenizer_type"),
+        (dict(hidden_size=30), "divisible"),
+        (dict(num_queries=[8, 4], pooling_windows=[1, 2, 4]), "pooling_windows"),
+        (dict(top_k=0), "top_k"),
+        (dict(multiscale="multi_a", num_queries=[8, 3, 2]), "divide"),
+    ],
+)
+def test_bad_config_raises_value_error(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        tiny_config(**overrides)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda tok: tok(torch.randn(3, 4, D)), "rank 4"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D + 1)), "hidden size"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), frame_mask=torch.ones(1, 4, dtype=torch.bool)), r"frame_mask must have shape \[1, 3\]"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), frame_mask=torch.ones(3, dtype=torch.bool)), "frame_mask must have shape"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), frame_mask=torch.full((1, 3), 0.5)), "boolean"),
+        (lambda tok: tok(torch.randn(2, 3, 4, D), frame_mask=torch.tensor([[1, 1, 1], [0, 0, 0]])), r"no real frame for video\(s\) \[1\]"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), text_embeds=torch.randn(1, 2, D + 2)), "text_embeds must have shape"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), text_embeds=torch.randn(2, 2, D)), "text_embeds must have shape"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), text_mask=torch.ones(1, 2, dtype=torch.bool)), "without text_embeds"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), text_embeds=torch.randn(1, 2, D), text_mask=torch.ones(1, 3, dtype=torch.bool)), "text_mask must have shape"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), clip_ids=torch.zeros(1, 2, dtype=torch.long)), "clip_ids must be a tensor of shape"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), clip_ids=torch.zeros(1, 3)), "integer"),
+        (lambda tok: tok(torch.randn(1, 3, 4, D), clip_ids=-torch.ones(1, 3, dtype=torch.long)), ">= 0"),
+        (lambda tok: tok(torch.zeros(1, 3, 4, D, dtype=torch.long)), "floating point"),
+        (lambda tok: tok(torch.randn(1, 0, 4, D)), "empty"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_problem(call, message):
+    with pytest.raises(ValueError, match=message):
+        call(build())
+
+
+def test_weights_are_not_available_unless_requested():
+    out = build()(torch.randn(1, 2, 3, D))
+    assert out.aggregation_weights is None
+    with pytest.raises(ValueError, match="output_aggregation_weights=True"):
+        out.dense_aggregation_weights()
