@@ -299,3 +299,14 @@ def test_weights_are_not_available_unless_requested():
     assert out.aggregation_weights is None
     with pytest.raises(ValueError, match="output_aggregation_weights=True"):
         out.dense_aggregation_weights()
+
+
+def test_gradient_checkpointing_gives_the_same_gradients():
+    x = torch.randn(1, 3, 4, D)
+    grads = []
+    for checkpointing in (False, True):
+        tokenizer = build(seed=5).train()
+        tokenizer.scorer.gradient_checkpointing = checkpointing
+        tokenizer(x).video_tokens.pow(2).sum().backward()
+        grads.append(tokenizer.scorer.layers[0].spatial_attn.q_proj.weight.grad.clone())
+    torch.testing.assert_close(grads[0], grads[1])
