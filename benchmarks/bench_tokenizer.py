@@ -29,7 +29,7 @@ def measure(frames: int, tokens: int, hidden: int, dtype: str, smoke: bool, thre
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
-    config = LinVTConfig(hidden_size=64, num_attention_heads=4, num_layers=1, top_k=256) if smoke else LinVTConfig()
+    config = LinVTConfig(hidden_size=64, num_attention_heads=4, num_layers=1, top_k_tokens=256) if smoke else LinVTConfig()
     torch_dtype = getattr(torch, dtype)
     tokenizer = LinearVideoTokenizer(config, input_size=hidden).to(torch_dtype).eval()
     visual = torch.randn(1, frames, tokens, hidden, dtype=torch_dtype)

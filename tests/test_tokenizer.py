@@ -14,7 +14,7 @@ D = 24
 
 def tiny_config(**overrides) -> LinVTConfig:
     settings = dict(
-        hidden_size=32, num_attention_heads=4, num_layers=2, top_k=20, num_queries=[8, 4, 2], pooling_windows=[1, 2, 4]
+        hidden_size=32, num_attention_heads=4, num_layers=2, top_k_tokens=20, num_queries=[8, 4, 2], pooling_windows=[1, 2, 4]
     )
     settings.update(overrides)
     return LinVTConfig(**settings)
@@ -55,7 +55,7 @@ def test_outputs_are_convex_combinations_of_raw_tokens(variant):
 
 def test_top_k_smaller_than_the_video_keeps_linearity_and_only_selected_tokens():
     t, n = 4, 8
-    tokenizer = build(input_size=t * n, top_k=10)
+    tokenizer = build(input_size=t * n, top_k_tokens=10)
     out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), output_aggregation_weights=True)
     assert int(out.selected_mask.sum()) == 10
     rows = out.video_tokens[0]
@@ -94,7 +94,7 @@ def test_gradient_reaches_score_head_queries_and_text():
 
 
 def test_padding_frames_are_never_selected():
-    tokenizer = build(top_k=1000)
+    tokenizer = build(top_k_tokens=1000)
     x = torch.randn(2, 5, 6, D)
     x[1, 3:] = 1e6  # padding full of huge values must not win top-k
     x[1, 4] = float("nan")  # nor poison anything
@@ -110,7 +110,7 @@ def test_padding_frames_are_never_selected():
 
 @pytest.mark.parametrize("variant", [dict(), dict(multiscale="multi_b"), dict(tokenizer_type="avg"), dict(tokenizer_type="llama_vid")])
 def test_batch_of_videos_of_different_lengths_equals_one_by_one(variant):
-    tokenizer = build(top_k=12, **variant)
+    tokenizer = build(top_k_tokens=12, **variant)
     long, short = torch.randn(1, 5, 6, D), torch.randn(1, 3, 6, D)
     text_long, text_short = torch.randn(1, 4, D), torch.randn(1, 2, D)
     clips_long, clips_short = torch.tensor([[0, 0, 1, 1, 2]]), torch.tensor([[0, 1, 1]])
@@ -137,7 +137,7 @@ def test_batch_of_videos_of_different_lengths_equals_one_by_one(variant):
 
 
 def test_fewer_tokens_than_k_keeps_all_and_single_frame_works():
-    tokenizer = build(top_k=2048)
+    tokenizer = build(top_k_tokens=2048)
     out = tokenizer(torch.randn(1, 2, 5, D))
     assert int(out.selected_mask.sum()) == 10
     assert out.video_tokens.shape == (1, 14, D)
@@ -238,7 +238,7 @@ def test_baseline_token_counts_follow_the_config():
 def test_default_config_matches_the_paper_and_its_size():
     config = LinVTConfig()
     assert (config.num_svr_layers, config.num_tta_layers, config.num_attention_heads) == (4, 4, 8)
-    assert (config.top_k, config.num_queries, config.multiscale, config.text_condition) == (2048, [64, 32, 16], "multi_c", True)
+    assert (config.top_k_tokens, config.num_queries, config.multiscale, config.text_condition) == (2048, [64, 32, 16], "multi_c", True)
     assert config.num_video_tokens == 112
     with torch.device("meta"):
         tokenizer = LinearVideoTokenizer(config, input_size=3584)  # Qwen2-VL-7B's width
@@ -260,7 +260,7 @@ def test_config_round_trip(tmp_path):
         (dict(tokenizer_type="qformer"), "tokenizer_type"),
         (dict(hidden_size=30), "divisible"),
         (dict(num_queries=[8, 4], pooling_windows=[1, 2, 4]), "pooling_windows"),
-        (dict(top_k=0), "top_k"),
+        (dict(top_k_tokens=0), "top_k_tokens"),
         (dict(multiscale="multi_a", num_queries=[8, 3, 2]), "divide"),
     ],
 )

@@ -3,7 +3,17 @@
 Importing the package registers its classes with transformers' Auto classes.
 """
 
-from .modeling import LinearVideoTokenizer, LinearVideoTokenizerOutput, LinVTConfig
+from .modeling import (
+    LinearVideoTokenizer,
+    LinearVideoTokenizerOutput,
+    LinVTConfig,
+    LinVTForConditionalGeneration,
+    LinVTImageLLMConfig,
+    LinVTQwen2_5_VLConfig,
+    LinVTQwen2_5_VLForConditionalGeneration,
+    LinVTQwen2VLConfig,
+    LinVTQwen2VLForConditionalGeneration,
+)
 from .processing import (
     AutoShot,
     DecodedVideo,
@@ -16,19 +26,26 @@ from .processing import (
     detect_shots,
     load_video,
     probe_video,
-    register_processor_auto_classes,
     sample_frame_indices,
     stream_video,
 )
 
+from .registration import register_auto_classes
+
 __version__ = "0.1.0"
 
-register_processor_auto_classes()
+register_auto_classes()
 
 __all__ = [
     "AutoShot",
     "DecodedVideo",
     "LinVTConfig",
+    "LinVTForConditionalGeneration",
+    "LinVTImageLLMConfig",
+    "LinVTQwen2VLConfig",
+    "LinVTQwen2VLForConditionalGeneration",
+    "LinVTQwen2_5_VLConfig",
+    "LinVTQwen2_5_VLForConditionalGeneration",
     "LinVTProcessor",
     "LinVTVideoProcessor",
     "LinearVideoTokenizer",

@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     question = text_tokens(args.question, args.hidden, args.seed)
     clip_ids = clip_ids_for(video.frame_indices, shots)
     config = LinVTConfig(
-        hidden_size=256, num_attention_heads=8, num_layers=args.layers, top_k=args.top_k, num_queries=[64, 32, 16]
+        hidden_size=256, num_attention_heads=8, num_layers=args.layers, top_k_tokens=args.top_k, num_queries=[64, 32, 16]
     )
     tokenizer = LinearVideoTokenizer(config, input_size=args.hidden).eval()
     with torch.inference_mode():

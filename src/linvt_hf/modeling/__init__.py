@@ -1,6 +1,28 @@
-"""Models: the Linear Video Tokenizer and the LinVT-wrapped backbone families."""
+"""Models: the Linear Video Tokenizer and the LinVT-wrapped image-LLM families."""
 
-from .configuration_linvt import LinVTConfig
+from .auto import LINVT_MODEL_CLASSES, linvt_class_for
+from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig
+from .modeling_linvt import LinVTCausalLMOutputWithPast, LinVTForConditionalGeneration, LinVTPreTrainedModel
+from .qwen2_vl import (
+    LinVTQwen2_5_VLConfig,
+    LinVTQwen2_5_VLForConditionalGeneration,
+    LinVTQwen2VLConfig,
+    LinVTQwen2VLForConditionalGeneration,
+)
 from .tokenizer import LinearVideoTokenizer, LinearVideoTokenizerOutput
 
-__all__ = ["LinVTConfig", "LinearVideoTokenizer", "LinearVideoTokenizerOutput"]
+__all__ = [
+    "LINVT_MODEL_CLASSES",
+    "LinVTCausalLMOutputWithPast",
+    "LinVTConfig",
+    "LinVTForConditionalGeneration",
+    "LinVTImageLLMConfig",
+    "LinVTPreTrainedModel",
+    "LinVTQwen2VLConfig",
+    "LinVTQwen2VLForConditionalGeneration",
+    "LinVTQwen2_5_VLConfig",
+    "LinVTQwen2_5_VLForConditionalGeneration",
+    "LinearVideoTokenizer",
+    "LinearVideoTokenizerOutput",
+    "linvt_class_for",
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 from huggingface_hub.dataclasses import strict
@@ -35,7 +36,7 @@ class LinVTConfig(PreTrainedConfig):
             Override `num_layers` for SVR or TTA alone.
         mlp_ratio (`float`, *optional*, defaults to 4.0):
             Width of the MLPs relative to `hidden_size`.
-        top_k (`int`, *optional*, defaults to 2048):
+        top_k_tokens (`int`, *optional*, defaults to 2048):
             k, the number of visual tokens of the whole video kept by SVR's top-k selection.
         num_queries (`list[int]`, *optional*, defaults to `[64, 32, 16]`):
             Scale-specific query counts; the tokenizer outputs `sum(num_queries)` video tokens.
@@ -88,7 +89,7 @@ class LinVTConfig(PreTrainedConfig):
     num_svr_layers: int | None = None
     num_tta_layers: int | None = None
     mlp_ratio: float = 4.0
-    top_k: int = 2048
+    top_k_tokens: int = 2048
     num_queries: list[int] | tuple[int, ...] = (64, 32, 16)
     pooling_windows: list[int] | tuple[int, ...] = (1, 2, 4)
     multiscale: MultiscaleVariant = "multi_c"
@@ -127,7 +128,7 @@ class LinVTConfig(PreTrainedConfig):
             "num_attention_heads": self.num_attention_heads,
             "num_svr_layers": self.num_svr_layers,
             "num_tta_layers": self.num_tta_layers,
-            "top_k": self.top_k,
+            "top_k_tokens": self.top_k_tokens,
             "chunk_size": self.chunk_size,
             "llama_vid_content_tokens": self.llama_vid_content_tokens,
         }
@@ -178,6 +179,13 @@ class LinVTConfig(PreTrainedConfig):
 
 
 
+def linvt_settings(config: LinVTConfig) -> dict:
+    """The tokenizer settings of a `LinVTConfig` (its own fields, none of PreTrainedConfig's or a subclass's)."""
+    base = {f.name for f in dataclasses.fields(PreTrainedConfig)}
+    own = [f.name for f in dataclasses.fields(LinVTConfig) if f.name not in base]
+    return {name: getattr(config, name) for name in own}
+
+
 @strict
 class LinVTImageLLMConfig(LinVTConfig):
     r"""
@@ -222,4 +230,4 @@ class LinVTImageLLMConfig(LinVTConfig):
         return self.get_text_config(decoder=True).hidden_size
 
 
-__all__ = ["LinVTConfig", "LinVTImageLLMConfig"]
+__all__ = ["LinVTConfig", "LinVTImageLLMConfig", "linvt_settings"]

@@ -9,6 +9,8 @@ image behaviour is the image-LLM's own, bit for bit.
 
 from __future__ import annotations
 
+import inspect
+import os
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -17,7 +19,7 @@ from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
 
-from .configuration_linvt import LinVTImageLLMConfig
+from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig, linvt_settings
 from .tokenizer import LinearVideoTokenizer, LinearVideoTokenizerOutput
 
 # Processor outputs that describe videos; they only matter on a forward pass that carries the frames.
@@ -90,6 +92,59 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             )
         self._no_split_modules = getattr(image_llm, "_no_split_modules", None)
         self.post_init()
+
+    @classmethod
+    def from_backbone(
+        cls,
+        image_llm: str | os.PathLike | PreTrainedModel,
+        linvt_config: LinVTConfig | None = None,
+        video_token_id: int | None = None,
+        **from_pretrained_kwargs: Any,
+    ) -> LinVTForConditionalGeneration:
+        r"""
+        Build a LinVT model from an image-LLM: its weights are loaded with its own transformers class and kept as they
+        are; LinVT is freshly initialised (the paper's starting point for training stage 1).
+
+        Args:
+            image_llm (`str`, `os.PathLike` or `PreTrainedModel`): a Hub id or folder of the image-LLM checkpoint
+                (e.g. "Qwen/Qwen2-VL-7B-Instruct"), or the model already loaded.
+            linvt_config (`LinVTConfig`, *optional*): LinVT's settings; the paper's defaults if None.
+            video_token_id (`int`, *optional*): the video placeholder's token id when the image-LLM's config has none.
+            **from_pretrained_kwargs: passed to the image-LLM's `from_pretrained` (`dtype`, `device_map`,
+                `attn_implementation`, `revision`, ...).
+        """
+        name = None
+        if isinstance(image_llm, (str, os.PathLike)):
+            name = str(image_llm)
+            image_llm = cls.image_llm_class.from_pretrained(name, **from_pretrained_kwargs)
+        elif from_pretrained_kwargs:
+            raise ValueError(
+                f"from_pretrained arguments {sorted(from_pretrained_kwargs)} only apply when the image-LLM is given by "
+                "name or path"
+            )
+        if not isinstance(image_llm, cls.image_llm_class):
+            raise TypeError(
+                f"{cls.__name__} wraps a {cls.image_llm_class.__name__}, got a {type(image_llm).__name__}"
+            )
+        settings = linvt_settings(linvt_config) if linvt_config is not None else {}
+        if video_token_id is not None:
+            settings["video_token_id"] = video_token_id
+        elif settings.get("video_token_id") is None:
+            settings["video_token_id"] = cls.default_video_token_id(image_llm, name)
+        config = cls.config_class(
+            image_llm_config=image_llm.config,
+            image_llm_name_or_path=name or getattr(image_llm, "name_or_path", None) or None,
+            **settings,
+        )
+        model = cls(config, image_llm=image_llm)
+        embeddings = image_llm.get_input_embeddings().weight
+        model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
+        return model.train(image_llm.training)
+
+    @classmethod
+    def default_video_token_id(cls, image_llm: PreTrainedModel, name_or_path: str | None) -> int | None:
+        """The video placeholder id when none is given: the image-LLM config's own (families may look further)."""
+        return getattr(image_llm.config, "video_token_id", None)
 
     # ------------------------------------------------------------------ delegation to the image-LLM
     def get_input_embeddings(self) -> nn.Module:
@@ -279,6 +334,11 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         )
 
     # ------------------------------------------------------------------ generation
+    def _validate_model_kwargs(self, model_kwargs: dict[str, Any]) -> None:
+        # What the image-LLM's forward takes passes through **image_llm_kwargs.
+        accepted = set(inspect.signature(self.image_llm.forward).parameters)
+        super()._validate_model_kwargs({k: v for k, v in model_kwargs.items() if k not in accepted})
+
     def _prepare_position_ids_for_generation(self, inputs_tensor, model_kwargs):
         image_llm_kwargs = self.image_llm_generation_kwargs(model_kwargs)
         return self.image_llm._prepare_position_ids_for_generation(inputs_tensor, image_llm_kwargs)

@@ -72,7 +72,7 @@ class LinearVideoTokenizer(nn.Module):
 
     Every output token is a convex combination of the RAW input tokens (the paper's linearity principle), so the
     LLM receives tokens that live where its image tokens live. SVR scores all `T x N` tokens with factorised
-    spatio-temporal attention and keeps the `top_k` best in temporal order; MTP average-pools them at several
+    spatio-temporal attention and keeps the `top_k_tokens` best in temporal order; MTP average-pools them at several
     scales without crossing shot boundaries; TTA aggregates each scale with its own queries, conditioned on the
     question. `config.tokenizer_type` swaps in the "avg" or "llama_vid" baselines.
 
@@ -85,7 +85,7 @@ class LinearVideoTokenizer(nn.Module):
     ```python
     >>> import torch
     >>> from linvt_hf import LinVTConfig, LinearVideoTokenizer
-    >>> config = LinVTConfig(hidden_size=64, num_attention_heads=4, num_layers=1, top_k=64)
+    >>> config = LinVTConfig(hidden_size=64, num_attention_heads=4, num_layers=1, top_k_tokens=64)
     >>> tokenizer = LinearVideoTokenizer(config, input_size=32)
     >>> out = tokenizer(torch.randn(1, 8, 16, 32))
     >>> out.video_tokens.shape
@@ -192,7 +192,7 @@ class LinearVideoTokenizer(nn.Module):
 
         features, scores = self.scorer(visual_tokens, frame_mask, clip_ids)
         scores = scores.masked_fill(~frame_mask[:, :, None], float("-inf"))
-        selection = select_top_k(scores, frame_mask, self.config.top_k)
+        selection = select_top_k(scores, frame_mask, self.config.top_k_tokens)
         raw = selection.gather(visual_tokens)  # [B, K, D]
         selected_features = selection.gather(features)  # [B, K, d]
         bias = score_log_weights(selection.gather(scores.masked_fill(~frame_mask[:, :, None], 0.0)))

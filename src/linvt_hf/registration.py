@@ -1,0 +1,25 @@
+"""Registration of linvt-hf's classes with transformers' Auto classes (run on `import linvt_hf`).
+
+After it, `AutoConfig`, `AutoModel`, `AutoModelForImageTextToText` and `AutoProcessor` load saved LinVT models and
+processors by their model type, with no `trust_remote_code`.
+"""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor
+
+from .modeling import LinVTConfig
+from .modeling.auto import LINVT_MODEL_CLASSES
+from .processing import LinVTProcessor
+
+
+def register_auto_classes() -> None:
+    """Register every LinVT config, model and the processor; safe to call more than once."""
+    AutoConfig.register(LinVTConfig.model_type, LinVTConfig, exist_ok=True)
+    AutoProcessor.register(LinVTConfig, LinVTProcessor, exist_ok=True)
+    for model_class in LINVT_MODEL_CLASSES.values():
+        config_class = model_class.config_class
+        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
+        AutoModel.register(config_class, model_class, exist_ok=True)
+        AutoModelForImageTextToText.register(config_class, model_class, exist_ok=True)
+        AutoProcessor.register(config_class, LinVTProcessor, exist_ok=True)
