@@ -174,6 +174,11 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         """Per-frame tokens of each video, `[T_v, N_v, D]` each, from the image-LLM's own vision path."""
         raise NotImplementedError
 
+    def frame_token_grids(self, video_inputs: dict[str, Any]) -> list[tuple[int, int]]:
+        """`(rows, cols)` of each video's per-frame tokens over the frame, row-major (token n sits at row n // cols),
+        for drawing what LinVT selected over the frames."""
+        raise NotImplementedError
+
     def image_llm_forward_with_video(
         self, input_ids: torch.LongTensor, video_embeds: torch.Tensor, image_llm_kwargs: dict[str, Any]
     ) -> CausalLMOutputWithPast:

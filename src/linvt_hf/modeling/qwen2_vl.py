@@ -80,6 +80,10 @@ class LinVTQwen2VLForConditionalGeneration(LinVTForConditionalGeneration):
             )
         return videos
 
+    def frame_token_grids(self, video_inputs: dict[str, Any]) -> list[tuple[int, int]]:
+        merge = self.image_llm.model.visual.spatial_merge_size
+        return [(h // merge, w // merge) for _, h, w in video_inputs["video_grid_thw"].tolist()]
+
     def image_llm_forward_with_video(self, input_ids, video_embeds, image_llm_kwargs):
         kwargs = self._as_text_positions(dict(image_llm_kwargs))
         encoder_outputs = {"video": BaseModelOutputWithPooling(pooler_output=(video_embeds,))}
