@@ -1,0 +1,241 @@
+"""A synthetic video QA set with real mp4 files: coloured shapes that move, grow or shrink, appear or disappear,
+with hard cuts between shots. Deterministic by seed.
+
+Each video shows ONE object (a shape in a colour) over 2-4 shots; every shot has its own background colour, so the
+cuts are hard. Over the whole video the object keeps moving one way and keeps growing or shrinking; it may be
+absent from the first shot (it "appears") or from the last (it "disappears"). Questions have one-word answers:
+
+- single-frame questions (answerable from any frame that shows the object): its colour, its shape;
+- time-only questions (no single frame can answer them): which way it moves, whether it grows or shrinks, how many
+  shots the video has, whether it appears or disappears.
+
+Records are written in the LLaVA / VideoChat2 instruction format, one JSON object per line:
+`{"id", "video", "conversations": [{"from": "human", "value": "<video>\\n..."}, {"from": "gpt", "value": ...}],
+"question_type", "answerable_from"}` for QA, and `{"id", "video", "caption"}` for stage-1 captions; still images
+(single frames with their single-frame questions) for pre-training the image-LLM that LinVT later wraps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import av
+import numpy as np
+
+COLORS: dict[str, tuple[int, int, int]] = {
+    "red": (230, 40, 40),
+    "green": (40, 200, 60),
+    "blue": (50, 80, 240),
+    "yellow": (240, 220, 40),
+}
+SHAPES = ("circle", "square", "triangle")
+DIRECTIONS: dict[str, tuple[float, float]] = {"left": (0.0, -1.0), "right": (0.0, 1.0), "up": (-1.0, 0.0), "down": (1.0, 0.0)}
+SIZE_TRENDS = ("grows", "shrinks")
+VISIBILITY = ("stays", "appears", "disappears")
+SHOT_WORDS = {2: "two", 3: "three", 4: "four"}
+BACKGROUNDS = ((70, 70, 70), (150, 110, 90), (90, 130, 150), (140, 140, 100), (110, 90, 140), (170, 170, 170))
+
+QUESTIONS = {
+    "color": "What color is the shape?",
+    "shape": "What shape is the object?",
+    "direction": "Which way does the {color} {shape} move?",
+    "size": "Does the {color} {shape} grow or shrink?",
+    "shots": "How many shots does the video have?",
+    "visibility": "Does the {color} {shape} appear or disappear?",
+}
+SINGLE_FRAME_TYPES = ("color", "shape")
+TIME_ONLY_TYPES = ("direction", "size", "shots", "visibility")
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """What one synthetic video shows (everything its questions and caption are derived from)."""
+
+    name: str
+    color: str
+    shape: str
+    direction: str
+    size_trend: str
+    visibility: str
+    shot_lengths: tuple[int, ...]
+    backgrounds: tuple[int, ...]
+    start: tuple[float, float]
+
+    @property
+    def num_frames(self) -> int:
+        return sum(self.shot_lengths)
+
+    def answers(self) -> dict[str, str]:
+        answers = {
+            "color": self.color,
+            "shape": self.shape,
+            "direction": self.direction,
+            "size": self.size_trend,
+            "shots": SHOT_WORDS[len(self.shot_lengths)],
+        }
+        if self.visibility != "stays":
+            answers["visibility"] = self.visibility
+        return answers
+
+    def caption(self) -> str:
+        event = {"stays": "", "appears": ", appearing after the first shot", "disappears": ", gone in the last shot"}
+        return (
+            f"A {self.color} {self.shape} moves {self.direction} and {self.size_trend} across "
+            f"{SHOT_WORDS[len(self.shot_lengths)]} shots{event[self.visibility]}."
+        )
+
+
+def random_spec(rng: np.random.Generator, name: str, min_shot: int = 6, max_shot: int = 12) -> VideoSpec:
+    shots = int(rng.integers(2, 5))
+    backgrounds = rng.choice(len(BACKGROUNDS), size=shots, replace=False)
+    direction = str(rng.choice(list(DIRECTIONS)))
+    dy, dx = DIRECTIONS[direction]
+    # Start on the side the object moves away from, so it crosses the frame.
+    start = (0.5 - 0.3 * dy + rng.uniform(-0.1, 0.1), 0.5 - 0.3 * dx + rng.uniform(-0.1, 0.1))
+    return VideoSpec(
+        name=name,
+        color=str(rng.choice(list(COLORS))),
+        shape=str(rng.choice(SHAPES)),
+        direction=direction,
+        size_trend=str(rng.choice(SIZE_TRENDS)),
+        visibility=str(rng.choice(VISIBILITY, p=[0.5, 0.25, 0.25])),
+        shot_lengths=tuple(int(n) for n in rng.integers(min_shot, max_shot + 1, size=shots)),
+        backgrounds=tuple(int(b) for b in backgrounds),
+        start=(float(start[0]), float(start[1])),
+    )
+
+
+def render_frames(spec: VideoSpec, size: int = 96) -> np.ndarray:
+    """The video's frames, uint8 `[T, size, size, 3]`."""
+    total = spec.num_frames
+    frames = np.empty((total, size, size, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    dy, dx = DIRECTIONS[spec.direction]
+    index = 0
+    for shot, (length, background) in enumerate(zip(spec.shot_lengths, spec.backgrounds)):
+        hidden = (spec.visibility == "appears" and shot == 0) or (
+            spec.visibility == "disappears" and shot == len(spec.shot_lengths) - 1
+        )
+        for _ in range(length):
+            progress = index / max(total - 1, 1)
+            frame = frames[index]
+            frame[:] = BACKGROUNDS[background]
+            if not hidden:
+                cy, cx = spec.start[0] + 0.6 * dy * progress, spec.start[1] + 0.6 * dx * progress
+                radius = 0.08 + 0.1 * (progress if spec.size_trend == "grows" else 1.0 - progress)
+                frame[shape_mask(spec.shape, yy - cy, xx - cx, radius)] = COLORS[spec.color]
+            index += 1
+    return frames
+
+
+def shape_mask(shape: str, dy: np.ndarray, dx: np.ndarray, radius: float) -> np.ndarray:
+    if shape == "circle":
+        return dy**2 + dx**2 <= radius**2
+    if shape == "square":
+        return (np.abs(dy) <= radius * 0.9) & (np.abs(dx) <= radius * 0.9)
+    # An upward triangle: inside the base and the two sloped sides.
+    return (dy <= radius * 0.8) & (dy >= -radius) & (np.abs(dx) <= (dy + radius) * 0.6)
+
+
+def write_mp4(frames: np.ndarray, path: Path, fps: int = 8) -> None:
+    """Encode uint8 RGB frames as H.264 (yuv420p) with PyAV; every shot boundary is a hard cut."""
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = frames.shape[2], frames.shape[1]
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for array in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def qa_records(spec: VideoSpec, video: str) -> Iterator[dict]:
+    for kind, answer in spec.answers().items():
+        question = QUESTIONS[kind].format(color=spec.color, shape=spec.shape)
+        yield {
+            "id": f"{spec.name}-{kind}",
+            "video": video,
+            "conversations": [
+                {"from": "human", "value": f"<video>\n{question}"},
+                {"from": "gpt", "value": answer},
+            ],
+            "question_type": kind,
+            "answerable_from": "single_frame" if kind in SINGLE_FRAME_TYPES else "time",
+        }
+
+
+def generate_synthetic_video_qa(
+    output_dir: str | Path,
+    num_train: int = 400,
+    num_validation: int = 100,
+    seed: int = 0,
+    size: int = 96,
+    fps: int = 8,
+    overwrite: bool = False,
+) -> dict[str, Path]:
+    """Write the synthetic set to `output_dir`: videos/*.mp4, images/*.npy frames and one JSONL file per split and
+    kind (`{split}_qa.jsonl`, `{split}_captions.jsonl`, `{split}_image_qa.jsonl`) plus `specs.jsonl`.
+
+    Returns the paths of the JSONL files by name. Refuses to write into a folder that already holds a generated set
+    unless `overwrite=True`.
+    """
+    root = Path(output_dir)
+    marker = root / "specs.jsonl"
+    if marker.exists() and not overwrite:
+        raise FileExistsError(f"{root} already holds a synthetic set (specs.jsonl); pass overwrite=True to replace it")
+    for name, count in (("num_train", num_train), ("num_validation", num_validation)):
+        if count < 0:
+            raise ValueError(f"{name} must be >= 0, got {count}")
+    (root / "videos").mkdir(parents=True, exist_ok=True)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    files: dict[str, Path] = {}
+    handles = {}
+    try:
+        for split, count in (("train", num_train), ("validation", num_validation)):
+            for kind in ("qa", "captions", "image_qa"):
+                files[f"{split}_{kind}"] = root / f"{split}_{kind}.jsonl"
+                handles[f"{split}_{kind}"] = open(files[f"{split}_{kind}"], "w")
+        with open(marker, "w") as specs:
+            for split, count in (("train", num_train), ("validation", num_validation)):
+                for i in range(count):
+                    spec = random_spec(rng, f"{split}-{i:05d}")
+                    frames = render_frames(spec, size)
+                    video = f"videos/{spec.name}.mp4"
+                    write_mp4(frames, root / video, fps)
+                    specs.write(json.dumps({"split": split, **asdict(spec)}) + "\n")
+                    for record in qa_records(spec, video):
+                        handles[f"{split}_qa"].write(json.dumps(record) + "\n")
+                    handles[f"{split}_captions"].write(
+                        json.dumps({"id": f"{spec.name}-caption", "video": video, "caption": spec.caption()}) + "\n"
+                    )
+                    for record in image_records(spec, frames, root, rng):
+                        handles[f"{split}_image_qa"].write(json.dumps(record) + "\n")
+    finally:
+        for handle in handles.values():
+            handle.close()
+    return files
+
+
+def image_records(spec: VideoSpec, frames: np.ndarray, root: Path, rng: np.random.Generator) -> Iterator[dict]:
+    """Single-frame QA on one frame that shows the object: the image-LLM's pre-training data."""
+    first_shown = spec.shot_lengths[0] if spec.visibility == "appears" else 0
+    last_shown = spec.num_frames - (spec.shot_lengths[-1] if spec.visibility == "disappears" else 0)
+    index = int(rng.integers(first_shown, last_shown))
+    image = f"images/{spec.name}.npy"
+    np.save(root / image, frames[index])
+    for kind in SINGLE_FRAME_TYPES:
+        yield {
+            "id": f"{spec.name}-image-{kind}",
+            "image": image,
+            "conversations": [
+                {"from": "human", "value": f"<image>\n{QUESTIONS[kind]}"},
+                {"from": "gpt", "value": spec.answers()[kind]},
+            ],
+            "question_type": kind,
+        }

@@ -1,0 +1,60 @@
+"""The synthetic video QA set: real mp4 files whose pixels agree with their answers, deterministic by seed."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from linvt_hf import load_video
+from linvt_hf.data import generate_synthetic_video_qa
+from linvt_hf.data.synthetic import COLORS, random_spec, render_frames
+
+
+def object_pixels(frame: np.ndarray, color: str) -> np.ndarray:
+    return np.argwhere((np.abs(frame.astype(int) - COLORS[color]).sum(-1) < 60))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_rendered_motion_size_and_visibility_match_the_answers(seed):
+    spec = random_spec(np.random.default_rng(seed), "v")
+    frames = render_frames(spec)
+    shown = [i for i, f in enumerate(frames) if len(object_pixels(f, spec.color))]
+    first, last = frames[shown[0]], frames[shown[-1]]
+    (y0, x0), (y1, x1) = object_pixels(first, spec.color).mean(0), object_pixels(last, spec.color).mean(0)
+    moved = {"left": x0 - x1, "right": x1 - x0, "up": y0 - y1, "down": y1 - y0}[spec.direction]
+    assert moved > 10
+    growth = len(object_pixels(last, spec.color)) - len(object_pixels(first, spec.color))
+    assert growth > 0 if spec.size_trend == "grows" else growth < 0
+    if spec.visibility == "appears":
+        assert shown[0] == spec.shot_lengths[0]
+    elif spec.visibility == "disappears":
+        assert shown[-1] == spec.num_frames - spec.shot_lengths[-1] - 1
+    else:
+        assert shown == list(range(spec.num_frames))
+
+
+def test_generated_set_is_deterministic_and_complete(tmp_path):
+    a = generate_synthetic_video_qa(tmp_path / "a", num_train=4, num_validation=2, seed=3)
+    b = generate_synthetic_video_qa(tmp_path / "b", num_train=4, num_validation=2, seed=3)
+    for key in a:
+        assert a[key].read_text() == b[key].read_text()
+    records = [json.loads(line) for line in a["train_qa"].read_text().splitlines()]
+    kinds = {r["question_type"] for r in records}
+    assert {"color", "shape", "direction", "size", "shots"} <= kinds
+    for record in records:
+        assert record["conversations"][0]["value"].startswith("<video>\n")
+        assert len(record["conversations"][1]["value"].split()) == 1
+    specs = [json.loads(line) for line in (tmp_path / "a" / "specs.jsonl").read_text().splitlines()]
+    video = load_video(tmp_path / "a" / records[0]["video"])
+    assert video.frames.shape[0] == sum(specs[0]["shot_lengths"])
+    captions = [json.loads(line) for line in a["train_captions"].read_text().splitlines()]
+    assert len(captions) == 4 and all(c["caption"].endswith(".") for c in captions)
+
+
+def test_refuses_to_overwrite_a_generated_set(tmp_path):
+    generate_synthetic_video_qa(tmp_path, num_train=1, num_validation=0)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        generate_synthetic_video_qa(tmp_path, num_train=1, num_validation=0)
+    generate_synthetic_video_qa(tmp_path, num_train=1, num_validation=0, overwrite=True)
