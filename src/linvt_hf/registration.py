@@ -1,7 +1,8 @@
 """Registration of linvt-hf's classes with transformers' Auto classes (run on `import linvt_hf`).
 
 After it, `AutoConfig`, `AutoModel`, `AutoModelForImageTextToText` and `AutoProcessor` load saved LinVT models and
-processors by their model type, with no `trust_remote_code`.
+processors by their model type, with no `trust_remote_code`, and `transformers.pipeline` knows the
+"video-question-answering" and "video-text-to-text" tasks.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, Aut
 
 from .modeling import LinVTConfig
 from .modeling.auto import LINVT_MODEL_CLASSES
+from .pipelines import register_pipelines
 from .processing import LinVTProcessor
 
 
@@ -23,3 +25,4 @@ def register_auto_classes() -> None:
         AutoModel.register(config_class, model_class, exist_ok=True)
         AutoModelForImageTextToText.register(config_class, model_class, exist_ok=True)
         AutoProcessor.register(config_class, LinVTProcessor, exist_ok=True)
+    register_pipelines()  # pipeline("video-question-answering" | "video-text-to-text", model=...)

@@ -2,6 +2,8 @@
 
 from .auto import LINVT_MODEL_CLASSES, linvt_class_for
 from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig
+from .internvl import LinVTInternVLConfig, LinVTInternVLForConditionalGeneration
+from .llava_onevision import LinVTLlavaOnevisionConfig, LinVTLlavaOnevisionForConditionalGeneration
 from .modeling_linvt import LinVTCausalLMOutputWithPast, LinVTForConditionalGeneration, LinVTPreTrainedModel
 from .qwen2_vl import (
     LinVTQwen2_5_VLConfig,
@@ -17,6 +19,10 @@ __all__ = [
     "LinVTConfig",
     "LinVTForConditionalGeneration",
     "LinVTImageLLMConfig",
+    "LinVTInternVLConfig",
+    "LinVTInternVLForConditionalGeneration",
+    "LinVTLlavaOnevisionConfig",
+    "LinVTLlavaOnevisionForConditionalGeneration",
     "LinVTPreTrainedModel",
     "LinVTQwen2VLConfig",
     "LinVTQwen2VLForConditionalGeneration",

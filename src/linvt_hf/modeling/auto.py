@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from .internvl import LinVTInternVLForConditionalGeneration
+from .llava_onevision import LinVTLlavaOnevisionForConditionalGeneration
 from .modeling_linvt import LinVTForConditionalGeneration
 from .qwen2_vl import LinVTQwen2_5_VLForConditionalGeneration, LinVTQwen2VLForConditionalGeneration
 
 LINVT_MODEL_CLASSES: dict[str, type[LinVTForConditionalGeneration]] = {
     "qwen2_vl": LinVTQwen2VLForConditionalGeneration,
     "qwen2_5_vl": LinVTQwen2_5_VLForConditionalGeneration,
+    "internvl": LinVTInternVLForConditionalGeneration,
+    "llava_onevision": LinVTLlavaOnevisionForConditionalGeneration,
 }
 
 

@@ -214,7 +214,14 @@ class LinVTImageLLMConfig(LinVTConfig):
     vision_chunk_size: int = 16
 
     def __post_init__(self, **kwargs):
+        # PreTrainedConfig sets the attention (and experts) implementation of every sub-config to the one given here,
+        # None by default; an image-LLM config passed in as an object is that of a live model (from_backbone), which
+        # must keep the implementations it was built with.
+        kept = [] if "attn_implementation" in kwargs else _implementations(self.image_llm_config)
         super().__post_init__(**kwargs)
+        for config, attn, experts in kept:
+            config._attn_implementation_internal = attn
+            config._experts_implementation_internal = experts
         if self.video_token_id is None:
             self.video_token_id = getattr(self.image_llm_config, "video_token_id", None)
         if self.vision_chunk_size < 1:
@@ -228,6 +235,24 @@ class LinVTImageLLMConfig(LinVTConfig):
     def llm_hidden_size(self) -> int:
         """D, the LLM's hidden size: the width of LinVT's input and output tokens."""
         return self.get_text_config(decoder=True).hidden_size
+
+
+def _implementations(config: PreTrainedConfig | dict | None) -> list[tuple[PreTrainedConfig, str | None, str | None]]:
+    """`(config, attention implementation, experts implementation)` of a config object and all its sub-configs."""
+    found, pending = [], [config]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, PreTrainedConfig):
+            continue
+        found.append(
+            (
+                current,
+                getattr(current, "_attn_implementation_internal", None),
+                getattr(current, "_experts_implementation_internal", None),
+            )
+        )
+        pending.extend(getattr(current, key, None) for key in current.sub_configs)
+    return found
 
 
 __all__ = ["LinVTConfig", "LinVTImageLLMConfig", "linvt_settings"]

@@ -9,18 +9,49 @@ image behaviour is the image-LLM's own, bit for bit.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
+import math
 import os
+import re
+import tempfile
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
+from huggingface_hub import CommitInfo
 from torch import nn
-from transformers import GenerationMixin, PreTrainedModel
+from transformers import GenerationConfig, GenerationMixin, PreTrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
+from transformers.utils import cached_file, logging
+from transformers.utils.hub import hf_api
 
 from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig, linvt_settings
+from .hub import (
+    HUB_KWARGS,
+    LINVT_ONLY_KEY,
+    LINVT_WEIGHTS_NAME,
+    MODEL_CARD_NAME,
+    build_model_card,
+    card_text,
+    hub_model_card,
+    is_generated_card,
+    is_linvt_only,
+    linvt_state_dict,
+    load_linvt_weights,
+    prefixed_loading_info,
+    read_text,
+    save_linvt_weights,
+    split_linvt_only_kwargs,
+    tag_card,
+    write_model_card,
+)
 from .tokenizer import LinearVideoTokenizer, LinearVideoTokenizerOutput
+
+logger = logging.get_logger(__name__)
+
+INITIAL_LOGIT_SCALE = math.log(1 / 0.07)
 
 # Processor outputs that describe videos; they only matter on a forward pass that carries the frames.
 VIDEO_INPUT_NAMES = (
@@ -66,6 +97,8 @@ class LinVTPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module: nn.Module) -> None:
         # Only LinVT's own modules reach here: the image-LLM is a PreTrainedModel and inits itself.
         LinearVideoTokenizer.init_module(module, self.config.initializer_range)
+        if isinstance(module, LinVTForConditionalGeneration):
+            nn.init.constant_(module.video_text_logit_scale, INITIAL_LOGIT_SCALE)
 
 
 class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
@@ -85,6 +118,8 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             image_llm = self.image_llm_class(config.image_llm_config)
         self.image_llm = image_llm
         self.linvt = LinearVideoTokenizer(config, input_size=config.llm_hidden_size)
+        # log(1 / temperature) of stage 1's video-caption contrastive loss (as CLIP's logit_scale); unused otherwise.
+        self.video_text_logit_scale = nn.Parameter(torch.tensor(INITIAL_LOGIT_SCALE))
         if config.video_token_id is None:
             raise ValueError(
                 f"{type(self).__name__} needs config.video_token_id: the id of the video placeholder token in the "
@@ -137,6 +172,8 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             **settings,
         )
         model = cls(config, image_llm=image_llm)
+        # The image-LLM's own generation defaults (sampling settings, stop tokens), not ones derived from the config.
+        model.generation_config = copy.deepcopy(image_llm.generation_config)
         embeddings = image_llm.get_input_embeddings().weight
         model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
         return model.train(image_llm.training)
@@ -145,6 +182,227 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
     def default_video_token_id(cls, image_llm: PreTrainedModel, name_or_path: str | None) -> int | None:
         """The video placeholder id when none is given: the image-LLM config's own (families may look further)."""
         return getattr(image_llm.config, "video_token_id", None)
+
+    # ------------------------------------------------------------------ checkpoints: LinVT-only, model card, Hub
+    # (helpers in hub.py)
+    def save_pretrained(
+        self,
+        save_directory: str | os.PathLike,
+        is_main_process: bool = True,
+        state_dict: dict[str, torch.Tensor] | None = None,
+        push_to_hub: bool = False,
+        *,
+        linvt_only: bool = False,
+        **kwargs: Any,
+    ) -> CommitInfo | None:
+        r"""
+        Save as `PreTrainedModel.save_pretrained` does, plus a model card (`README.md`; one the user wrote is never
+        overwritten, one linvt-hf wrote and nobody edited is refreshed).
+
+        Args:
+            linvt_only (`bool`, *optional*, defaults to `False`):
+                Save LinVT's weights alone (`linvt.safetensors`) with the config, which names the image-LLM checkpoint
+                in `image_llm_name_or_path` and marks the checkpoint `"linvt_only": true`; `from_pretrained` then loads
+                that image-LLM with its own class and LinVT on top. Raises `ValueError` if the config names none.
+            push_to_hub, kwargs: as for `PreTrainedModel.save_pretrained` (`repo_id`, `commit_message`, `create_pr`,
+                `private`, `token`, `max_shard_size`, ...).
+        """
+        if os.path.isfile(save_directory):
+            logger.error(f"Provided path ({save_directory}) should be a directory, not a file")  # as transformers
+            return None
+        if linvt_only and not self.config.image_llm_name_or_path:
+            raise ValueError(
+                "a LinVT-only checkpoint loads onto the image-LLM its config names, but config.image_llm_name_or_path "
+                "is not set: set it to the image-LLM's Hub id or folder (from_backbone does) or save the full model"
+            )
+        push = self._start_push(save_directory, kwargs) if push_to_hub and is_main_process else None
+        if linvt_only:
+            self._save_linvt_only(save_directory, is_main_process, state_dict)
+        else:
+            if hasattr(self.config, LINVT_ONLY_KEY):  # a config read from a LinVT-only config.json by hand
+                delattr(self.config, LINVT_ONLY_KEY)
+            super().save_pretrained(save_directory, is_main_process, state_dict, **kwargs)
+        if not is_main_process:
+            return None
+        self._warn_unused_weights(save_directory, linvt_only)
+        repo_id = push["repo_id"] if push else os.fspath(save_directory)
+        write_model_card(build_model_card(self, repo_id, linvt_only, self.model_tags), save_directory)
+        if push is None:
+            return None
+        if is_generated_card(read_text(os.path.join(save_directory, MODEL_CARD_NAME))) and (
+            hub_model_card(push["repo_id"], push["token"]) is not None
+        ):
+            push["files_timestamps"][MODEL_CARD_NAME] = float("inf")  # the repo's own card stays, as in transformers
+        return self._upload_modified_files(save_directory, **push)
+
+    def push_to_hub(
+        self,
+        repo_id: str,
+        *,
+        linvt_only: bool = False,
+        commit_message: str | None = None,
+        commit_description: str | None = None,
+        private: bool | None = None,
+        token: bool | str | None = None,
+        revision: str | None = None,
+        create_pr: bool = False,
+        max_shard_size: int | str | None = "50GB",
+        tags: list[str] | str | None = None,
+    ) -> CommitInfo:
+        r"""
+        Upload the model to the Hub, as `PreTrainedModel.push_to_hub` does; `linvt_only=True` uploads a LinVT-only
+        checkpoint (see `save_pretrained`). The repo's README.md is kept if it has one; otherwise this model's card is
+        uploaded.
+        """
+        tags = [tags] if isinstance(tags, str) else list(tags or [])
+        tags = list(dict.fromkeys([*(self.model_tags or []), *tags]))
+        repo_id = hf_api().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
+        with tempfile.TemporaryDirectory() as folder:
+            self.save_pretrained(folder, linvt_only=linvt_only, max_shard_size=max_shard_size)
+            card = hub_model_card(repo_id, token)
+            path = os.path.join(folder, MODEL_CARD_NAME)
+            if card is not None:
+                tag_card(card, tags).save(path)
+            else:
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write(card_text(build_model_card(self, repo_id, linvt_only, tags)))
+            return self._upload_modified_files(
+                folder,
+                repo_id,
+                files_timestamps={},
+                commit_message=commit_message,
+                token=token,
+                create_pr=create_pr,
+                revision=revision,
+                commit_description=commit_description,
+            )
+
+    @classmethod
+    def from_pretrained(
+        cls, pretrained_model_name_or_path: str | os.PathLike | None, *model_args: Any, **kwargs: Any
+    ) -> LinVTForConditionalGeneration:
+        r"""
+        Load a saved LinVT model as `PreTrainedModel.from_pretrained` does. A LinVT-only checkpoint (its config.json
+        says `"linvt_only": true`) loads the image-LLM named by its `image_llm_name_or_path` with that model's own
+        class, then LinVT's weights (`linvt.safetensors`) on top, exactly.
+
+        For a LinVT-only checkpoint: `dtype`, `device_map`, `attn_implementation`, `quantization_config`, ... apply to
+        the image-LLM (LinVT follows its embeddings' device and dtype); `cache_dir`, `token`, `local_files_only`,
+        `force_download`, `proxies` to both; `revision` and `subfolder` to the LinVT checkpoint only. LinVT config
+        fields given as kwargs override the saved ones, e.g. `image_llm_name_or_path="/local/copy"`.
+
+        Raises:
+            ValueError: a LinVT-only checkpoint names no image-LLM, or its LinVT weights do not match its config.
+        """
+        config = cls._checkpoint_config(pretrained_model_name_or_path, kwargs)
+        if config is None or not is_linvt_only(config):
+            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
+        if model_args:
+            raise ValueError(f"a LinVT-only checkpoint takes no positional model arguments, got {len(model_args)}")
+        return cls._from_linvt_only(os.fspath(pretrained_model_name_or_path), config, dict(kwargs))
+
+    @classmethod
+    def _checkpoint_config(cls, name: str | os.PathLike | None, kwargs: dict[str, Any]) -> PreTrainedConfig | None:
+        """The config being loaded (given, or read from the checkpoint), or None where transformers must decide."""
+        config = kwargs.get("config")
+        if isinstance(config, PreTrainedConfig):
+            return config
+        source = config if config is not None else name
+        if source is None or kwargs.get("gguf_file") is not None:
+            return None
+        try:
+            return cls.config_class.from_pretrained(source, **{k: kwargs[k] for k in HUB_KWARGS if k in kwargs})
+        except (OSError, ValueError):
+            return None  # transformers' own loading reports it
+
+    @classmethod
+    def _from_linvt_only(
+        cls, name: str, config: PreTrainedConfig, kwargs: dict[str, Any]
+    ) -> LinVTForConditionalGeneration | tuple[LinVTForConditionalGeneration, dict[str, Any]]:
+        output_loading_info = kwargs.pop("output_loading_info", False)
+        generation_config = kwargs.pop("generation_config", None)
+        kwargs.pop("config", None)
+        if kwargs.pop("state_dict", None) is not None:
+            raise ValueError("state_dict cannot be combined with a LinVT-only checkpoint")
+        config = copy.deepcopy(config)
+        delattr(config, LINVT_ONLY_KEY)
+        base_fields = {f.name for f in dataclasses.fields(PreTrainedConfig)} | {"image_llm_config"}
+        for key in {f.name for f in dataclasses.fields(config)}.intersection(kwargs) - base_fields:
+            setattr(config, key, kwargs.pop(key))
+        download, image_llm_kwargs = split_linvt_only_kwargs(kwargs)
+        if getattr(config, "_attn_implementation_internal", None) is not None:  # the Auto classes put it there
+            image_llm_kwargs.setdefault("attn_implementation", config._attn_implementation_internal)
+        if not config.image_llm_name_or_path:
+            raise ValueError(
+                f"{name} is a LinVT-only checkpoint, but its config.json names no image-LLM (image_llm_name_or_path "
+                "is missing); pass image_llm_name_or_path=<Hub id or folder of the image-LLM> to from_pretrained"
+            )
+        weights = cached_file(name, LINVT_WEIGHTS_NAME, **download)
+        image_llm, image_llm_info = cls.image_llm_class.from_pretrained(
+            config.image_llm_name_or_path, output_loading_info=True, **image_llm_kwargs
+        )
+        config.image_llm_config = image_llm.config
+        model = cls(config, image_llm=image_llm)
+        embeddings = image_llm.get_input_embeddings().weight
+        model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
+        load_linvt_weights(model, weights)
+        model.generation_config = generation_config or cls._saved_generation_config(name, download, image_llm)
+        model.config.name_or_path = name
+        model.eval()
+        if not output_loading_info:
+            return model
+        return model, prefixed_loading_info(image_llm_info, "image_llm.")
+
+    @staticmethod
+    def _saved_generation_config(name: str, download: dict[str, Any], image_llm: PreTrainedModel) -> GenerationConfig:
+        try:
+            return GenerationConfig.from_pretrained(name, **download)
+        except OSError:
+            return copy.deepcopy(image_llm.generation_config)
+
+    def _save_linvt_only(
+        self, save_directory: str | os.PathLike, is_main_process: bool, state_dict: dict[str, torch.Tensor] | None
+    ) -> None:
+        if not is_main_process:
+            return
+        os.makedirs(save_directory, exist_ok=True)
+        # As transformers records them for a full save.
+        self.config.dtype = str(self.dtype).removeprefix("torch.")
+        self.config.architectures = [type(self).__name__]
+        config = copy.deepcopy(self.config)
+        setattr(config, LINVT_ONLY_KEY, True)
+        config.save_pretrained(save_directory)
+        if self.can_generate():
+            self.generation_config.save_pretrained(save_directory)
+        save_linvt_weights(linvt_state_dict(self, state_dict), save_directory)
+
+    def _start_push(self, save_directory: str | os.PathLike, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Create the repo and note the folder's files, as `PreTrainedModel.save_pretrained(push_to_hub=True)` does."""
+        repo_id = kwargs.pop("repo_id", os.fspath(save_directory).rstrip(os.path.sep).split(os.path.sep)[-1])
+        token = kwargs.get("token")
+        repo_id = hf_api().create_repo(repo_id, private=kwargs.pop("private", None), token=token, exist_ok=True).repo_id
+        os.makedirs(save_directory, exist_ok=True)
+        return {
+            "repo_id": repo_id,
+            "files_timestamps": self._get_files_timestamps(save_directory),
+            "commit_message": kwargs.pop("commit_message", None),
+            "token": token,
+            "create_pr": kwargs.pop("create_pr", False),
+        }
+
+    @staticmethod
+    def _warn_unused_weights(save_directory: str | os.PathLike, linvt_only: bool) -> None:
+        # Files of an earlier save of the other kind are left alone (config.json says which weights count).
+        names = os.listdir(save_directory)
+        if linvt_only:
+            unused = [n for n in names if re.fullmatch(r"model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?", n)]
+        else:
+            unused = [n for n in names if n == LINVT_WEIGHTS_NAME]
+        if unused:
+            logger.warning(
+                f"{save_directory} still holds {sorted(unused)} from an earlier save; the checkpoint saved now does "
+                "not use them (its config.json says which weights it has); delete them to save space"
+            )
 
     # ------------------------------------------------------------------ delegation to the image-LLM
     def get_input_embeddings(self) -> nn.Module:
@@ -201,7 +459,11 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         num_videos = len(per_video)
         frame_mask = video_inputs.get("video_frame_mask")
         clip_ids = video_inputs.get("video_clip_ids")
-        question_embeds, question_mask = self.question_embeddings(input_ids, video_inputs.get("question_mask"), num_videos)
+        num_frames = [f.shape[0] if frame_mask is None else int(frame_mask[i].sum()) for i, f in enumerate(per_video)]
+        tokens_per_video = [self.config.num_output_tokens(n) for n in num_frames]
+        question_embeds, question_mask = self.question_embeddings(
+            input_ids, video_inputs.get("question_mask"), tokens_per_video
+        )
 
         groups: dict[int, list[int]] = {}
         for index, tokens in enumerate(per_video):
@@ -241,20 +503,16 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         return torch.cat(tokens_by_video, dim=0), outputs, group_lists
 
     def question_embeddings(
-        self, input_ids: torch.LongTensor, question_mask: torch.Tensor | None, num_videos: int
+        self, input_ids: torch.LongTensor, question_mask: torch.Tensor | None, tokens_per_video: list[int]
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The question that conditions TTA for each video: `[V, M, D]` embeddings and `[V, M]` mask.
 
-        A video takes the question tokens (`question_mask`) of the sample it sits in; videos are counted in
-        placeholder order, one contiguous run of video tokens per video.
+        A video takes the question tokens (`question_mask`) of the sample it sits in (see `video_owners`).
         """
         if question_mask is None:
             return None, None
-        owners = self.video_owners(input_ids)
-        if len(owners) != num_videos:
-            raise ValueError(
-                f"the prompts hold {len(owners)} video placeholder run(s) but {num_videos} video(s) were given"
-            )
+        num_videos = len(tokens_per_video)
+        owners = self.video_owners(input_ids, tokens_per_video)
         embed = self.get_input_embeddings()
         lengths = question_mask.sum(1)
         width = max(int(lengths.max()), 1)
@@ -267,18 +525,36 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
                 mask[video, : ids.numel()] = True
         return embeds, mask
 
-    def video_owners(self, input_ids: torch.LongTensor) -> list[int]:
-        """The sample index of each video, in placeholder order (one contiguous run of video tokens per video)."""
+    def video_owners(self, input_ids: torch.LongTensor, tokens_per_video: list[int] | None = None) -> list[int]:
+        """The sample index of each video, in placeholder order.
+
+        Videos fill the video placeholders one after the other, `tokens_per_video[v]` each (default: LinVT's fixed
+        `config.num_video_tokens`), so videos written back to back (LLaVA-OneVision's `<video><video>`) are told
+        apart. A baseline tokenizer without counts falls back to one contiguous placeholder run per video.
+        """
         is_video = input_ids == self.config.video_token_id
-        starts = is_video.clone()
-        starts[:, 1:] &= ~is_video[:, :-1]
-        return starts.nonzero()[:, 0].tolist()
+        total = int(is_video.sum())
+        if tokens_per_video is None and self.config.tokenizer_type == "linvt":
+            tokens_per_video = [self.config.num_video_tokens] * (total // self.config.num_video_tokens)
+        if tokens_per_video is None:
+            starts = is_video.clone()
+            starts[:, 1:] &= ~is_video[:, :-1]
+            return starts.nonzero()[:, 0].tolist()
+        if total != sum(tokens_per_video):
+            raise ValueError(
+                f"the prompts hold {total} video placeholder tokens but the {len(tokens_per_video)} video(s) given "
+                f"take {sum(tokens_per_video)} ({tokens_per_video})"
+            )
+        rows = is_video.nonzero()[:, 0]
+        starts = torch.tensor([0, *tokens_per_video[:-1]], device=rows.device).cumsum(0)
+        return rows[starts].tolist()
 
     # ------------------------------------------------------------------ forward
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
         attention_mask: torch.Tensor | None = None,
+        position_ids: torch.LongTensor | None = None,
         pixel_values_videos: torch.Tensor | None = None,
         video_grid_thw: torch.LongTensor | None = None,
         video_num_frames: torch.LongTensor | None = None,
@@ -297,6 +573,9 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         placeholder tokens of `input_ids`.
 
         Args:
+            position_ids (`torch.LongTensor`, *optional*): passed to the image-LLM. Being in this signature makes
+                `generate` prepare them with the image-LLM's own `_prepare_position_ids_for_generation` (Qwen's
+                M-RoPE positions; positions that skip left padding) and carry them through the decode steps.
             pixel_values_videos (`torch.FloatTensor`): the frames as `LinVTProcessor` prepares them for this family.
             video_grid_thw (`torch.LongTensor` of shape `(num_videos, 3)`, *optional*): Qwen2-VL's video grids.
             video_frame_mask (`torch.BoolTensor` of shape `(num_videos, max_frames)`): False for padding frames.
@@ -309,6 +588,8 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         """
         if attention_mask is not None:
             image_llm_kwargs["attention_mask"] = attention_mask
+        if position_ids is not None:
+            image_llm_kwargs["position_ids"] = position_ids
         if pixel_values_videos is None:
             # No video: the image-LLM's own forward and output, untouched.
             return self.image_llm(input_ids=input_ids, **image_llm_kwargs)

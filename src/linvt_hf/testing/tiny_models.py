@@ -63,9 +63,56 @@ def _qwen_image_llm_config(family: str, processor: LinVTProcessor) -> dict[str, 
     )
 
 
+def _internvl_image_llm_config(processor: LinVTProcessor) -> dict[str, Any]:
+    # 56x56 tiles of 14-pixel patches: 4x4 patches, pixel shuffle 0.5 -> 4 tokens per tile (image_seq_length=4).
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=[56, 56],
+        patch_size=[14, 14],
+    )
+    return dict(
+        model_type="internvl",
+        vision_config=vision,
+        text_config=_text_config(processor),
+        image_token_id=processor.tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        image_seq_length=4,
+    )
+
+
+def _llava_onevision_image_llm_config(processor: LinVTProcessor) -> dict[str, Any]:
+    # 28x28 base resolution: 2x2 patches of 14 -> 4 tokens per image patch (num_image_tokens=4), 1 per video frame
+    # after the video path's 2x2 pooling.
+    token = processor.tokenizer.convert_tokens_to_ids
+    vision = dict(
+        model_type="siglip_vision_model",
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        image_size=28,
+        patch_size=14,
+        vision_use_head=False,
+    )
+    return dict(
+        model_type="llava_onevision",
+        vision_config=vision,
+        text_config=_text_config(processor),
+        image_token_index=token("<image>"),
+        video_token_index=token("<video>"),
+        image_grid_pinpoints=processor.image_processor.image_grid_pinpoints,
+        vision_feature_layer=-1,
+        vision_feature_select_strategy="full",
+    )
+
+
 IMAGE_LLM_CONFIGS = {
     "qwen2_vl": lambda processor: _qwen_image_llm_config("qwen2_vl", processor),
     "qwen2_5_vl": lambda processor: _qwen_image_llm_config("qwen2_5_vl", processor),
+    "internvl": _internvl_image_llm_config,
+    "llava_onevision": _llava_onevision_image_llm_config,
 }
 
 
