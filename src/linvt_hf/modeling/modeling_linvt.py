@@ -176,6 +176,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         model.generation_config = copy.deepcopy(image_llm.generation_config)
         embeddings = image_llm.get_input_embeddings().weight
         model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
+        model.video_text_logit_scale.data = model.video_text_logit_scale.data.to(embeddings.device)
         return model.train(image_llm.training)
 
     @classmethod
