@@ -1,0 +1,62 @@
+"""Stage 1 on a tiny model for a few steps, single- or multi-process (run by tests/test_training.py, also under
+torchrun). Writes the Trainer's log history and the trained LinVT weights' digest to --out (rank 0)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+from transformers import TrainingArguments
+
+from linvt_hf.testing.tiny_models import make_tiny
+from linvt_hf.training import LinVTTrainer, VideoInstructionCollator, load_video_instruction_data, prepare_stage1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--backbone", default="qwen2_vl")
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--output-dir", required=True)
+    options = parser.parse_args()
+
+    files = [f"{options.data}/train_captions.jsonl", f"{options.data}/train_qa.jsonl"]
+    dataset = load_video_instruction_data(files)
+    model, processor = make_tiny(options.backbone, seed=0)
+    prepare_stage1(model)
+    args = TrainingArguments(
+        options.output_dir,
+        max_steps=options.steps,
+        per_device_train_batch_size=options.batch_size,
+        learning_rate=1e-3,
+        lr_scheduler_type="constant",
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        train_sampling_strategy="sequential",
+        seed=0,
+    )
+    collator = VideoInstructionCollator(processor, video_root=options.data, num_frames=4, shot_detector="none")
+    trainer = LinVTTrainer(
+        model=model, args=args, train_dataset=dataset, data_collator=collator, contrastive_weight=1.0
+    )
+    trainer.train()
+    if trainer.is_world_process_zero():
+        weights = torch.cat([p.detach().flatten() for p in model.linvt.parameters()])
+        result = {
+            "world_size": args.world_size,
+            "log_history": trainer.state.log_history,
+            "linvt_sum": float(weights.double().sum()),
+            "linvt_abs_sum": float(weights.double().abs().sum()),
+            "logit_scale": float(model.video_text_logit_scale.detach()),
+        }
+        with open(options.out, "w") as handle:
+            json.dump(result, handle)
+
+
+if __name__ == "__main__":
+    main()
