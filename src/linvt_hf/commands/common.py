@@ -12,7 +12,8 @@ from typing import Any
 MODEL_ENV = "LINVT_DEFAULT_MODEL"
 MODEL_HELP = (
     "folder or Hub id of a LinVT model saved with save_pretrained (model and processor); default: the "
-    f"{MODEL_ENV} environment variable. No trained LinVT model is published yet, so one of the two is required."
+    f"{MODEL_ENV} environment variable, else the tiny demo model shipped with the package (trained on the synthetic "
+    "shapes set by examples/mini_recipe.py; it answers that set's questions only)"
 )
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 
@@ -41,14 +42,10 @@ class Progress:
 
 
 def resolve_model(model: str | None) -> str:
-    """The model to load: --model, else $LINVT_DEFAULT_MODEL; a ValueError saying how to give one otherwise."""
-    model = model or os.environ.get(MODEL_ENV)
-    if not model:
-        raise ValueError(
-            f"no model given: pass --model PATH_OR_HUB_ID or set {MODEL_ENV} (no trained LinVT model is published "
-            "yet, so there is no default)"
-        )
-    return model
+    """The model to load: --model, else $LINVT_DEFAULT_MODEL, else the shipped demo model."""
+    from ..assets import demo_model_path
+
+    return model or os.environ.get(MODEL_ENV) or str(demo_model_path())
 
 
 def check_video(video: str) -> None:
