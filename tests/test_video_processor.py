@@ -205,3 +205,13 @@ def test_dict_round_trip_and_copied_parameters():
 def test_every_family_builds(backbone):
     out = _processor(backbone, num_frames=2)(_frames(4), return_tensors="pt")
     assert out["video_num_frames"].tolist() == [1 if backbone.startswith("qwen") else 2]
+
+
+def test_explicit_num_frames_is_not_capped_by_the_default_max_frames():
+    from linvt_hf.testing import make_tiny_linvt_processor
+
+    processor = make_tiny_linvt_processor("internvl")
+    frames = np.random.default_rng(0).integers(0, 255, size=(100, 32, 32, 3), dtype=np.uint8)
+    assert processor.video_processor.max_frames < 80
+    sampled = processor.video_processor.sample(frames, num_frames=80, shot_detector="none")
+    assert len(sampled.frame_indices) == 80

@@ -117,7 +117,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         if image_llm is None:
             image_llm = self.image_llm_class(config.image_llm_config)
         self.image_llm = image_llm
-        self.linvt = LinearVideoTokenizer(config, input_size=config.llm_hidden_size)
+        self.linvt = LinearVideoTokenizer(config, input_size=config.llm_hidden_size, initialize=False)
         # log(1 / temperature) of stage 1's video-caption contrastive loss (as CLIP's logit_scale); unused otherwise.
         self.video_text_logit_scale = nn.Parameter(torch.tensor(INITIAL_LOGIT_SCALE))
         if config.video_token_id is None:

@@ -256,8 +256,8 @@ class LinVTVideoProcessor(VideoProcessorMixin):
     r"""
     Decodes and samples videos and produces the per-time-step pixel values of a LinVT model's backbone.
 
-    Frames are sampled by count (`num_frames`) or rate (`fps`), clamped to `[min_frames, max_frames]`. With a shot
-    detector (`"autoshot"`, `"histogram"`), the video is first cut into shots and the frame budget is shared between
+    Frames are sampled by count (`num_frames`, taken as asked) or rate (`fps`, clamped to `[min_frames,
+    max_frames]`). With a shot detector (`"autoshot"`, `"histogram"`), the video is first cut into shots and the frame budget is shared between
     shots (at least one frame per shot, see `linvt_hf.processing.sampling.sample_frame_indices`); each frame carries
     the id of its shot (`video_clip_ids`). `shot_detector="none"` samples the whole video uniformly as one clip.
 
@@ -428,8 +428,14 @@ class LinVTVideoProcessor(VideoProcessorMixin):
                 source,
                 num_frames=num_frames,
                 fps=fps,
-                min_frames=options.get("min_frames", min_frames if min_frames is not None else self.min_frames),
-                max_frames=options.get("max_frames", max_frames if max_frames is not None else self.max_frames),
+                # The processor's default bounds shape rate-based counts; an explicit frame count is taken as asked
+                # (only bounds given explicitly with it still apply).
+                min_frames=options.get(
+                    "min_frames", min_frames if min_frames is not None else 1 if num_frames else self.min_frames
+                ),
+                max_frames=options.get(
+                    "max_frames", max_frames if max_frames is not None else None if num_frames else self.max_frames
+                ),
                 start=options.get("start"),
                 end=options.get("end"),
                 shots=shots,

@@ -79,6 +79,8 @@ class LinearVideoTokenizer(nn.Module):
     Args:
         config (`LinVTConfig`): the tokenizer's settings.
         input_size (`int`): D, the hidden size of the backbone LLM (the width of the visual tokens).
+        initialize (`bool`, defaults to `True`): initialise the parameters now (an owning PreTrainedModel passes
+            False and initialises them once, in its `post_init`).
 
     Example:
 
@@ -93,7 +95,7 @@ class LinearVideoTokenizer(nn.Module):
     ```
     """
 
-    def __init__(self, config: LinVTConfig, input_size: int) -> None:
+    def __init__(self, config: LinVTConfig, input_size: int, initialize: bool = True) -> None:
         super().__init__()
         if input_size < 1:
             raise ValueError(f"input_size must be >= 1, got {input_size}")
@@ -115,7 +117,8 @@ class LinearVideoTokenizer(nn.Module):
                 if config.multiscale == "multi_b"
                 else None
             )
-        self.reset_parameters()
+        if initialize:  # a PreTrainedModel owner initialises in its post_init instead (see init_module)
+            self.reset_parameters()
 
     @staticmethod
     def _query_set_sizes(config: LinVTConfig) -> list[int]:

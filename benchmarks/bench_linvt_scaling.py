@@ -1,0 +1,388 @@
+"""LinVT's own cost as the number of frames grows: time and peak memory of one forward pass, its linear fit in T, and
+its share of the vision encoder's time on the same frames.
+
+LinVT runs alone in its default configuration (L = 4, d = 896, top-k = 2048, queries 64/32/16, text condition on) at
+D = 3584 (the LLM width of Qwen2-VL-7B and InternVL3-8B) on random `[1, T, N, D]` frame tokens with N = 256 tokens per
+frame (one 448x448 frame after InternViT and the 0.5 pixel shuffle, or one Qwen2-VL temporal patch at 448x448) and a
+20-token question. From `--long-from` frames on, `temporal_window` is set (the long-video setting: temporal attention
+sees only nearby frames). Each frame count runs in a fresh subprocess, so its peak RSS (ru_maxrss) is its own.
+
+The vision encoder's time per frame is measured on the same machine and dtype: InternViT-300M (InternVL3-8B's
+encoder: width 1024, 16 heads, 448x448 frames, then the pixel shuffle and the MLP projector to D) with 2 layers,
+hooks splitting the encoder layers from the rest; the released 24 layers are extrapolated from the time per layer.
+LinVT's share is its time over that full-depth vision time for the same T frames. Times are wall and CPU seconds
+(all threads; steadier than wall time on a shared machine); short runs are repeated and the best counts.
+
+    python benchmarks/bench_linvt_scaling.py                      # full run (32 min on 2 shared cores)
+    python benchmarks/bench_linvt_scaling.py --frames 64 256 1024
+    python benchmarks/bench_linvt_scaling.py --smoke              # seconds; what CI runs
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+VISION_FULL_DEPTH = 24  # InternViT-300M
+QUESTION_TOKENS = 20
+
+
+@contextlib.contextmanager
+def fast_random_init():
+    """Draw initial weights in float32 and copy them in (truncation approximated by clamping): torch's bfloat16
+    `trunc_normal_` / `normal_` take minutes on large models on CPU. Weights are random either way."""
+    import torch
+    from transformers import initialization
+
+    def normal_(tensor, mean=0.0, std=1.0, generator=None):
+        with torch.no_grad():
+            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean))
+
+    def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+        with torch.no_grad():
+            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean).clamp_(a, b))
+
+    saved = (torch.nn.init.normal_, torch.nn.init.trunc_normal_, dict(initialization.TORCH_INIT_FUNCTIONS))
+    torch.nn.init.normal_, torch.nn.init.trunc_normal_ = normal_, trunc_normal_
+    initialization.TORCH_INIT_FUNCTIONS.update(normal_=normal_, trunc_normal_=trunc_normal_)
+    try:
+        yield
+    finally:
+        torch.nn.init.normal_, torch.nn.init.trunc_normal_ = saved[0], saved[1]
+        initialization.TORCH_INIT_FUNCTIONS.clear()
+        initialization.TORCH_INIT_FUNCTIONS.update(saved[2])
+
+
+def current_rss_gib() -> float:
+    """The process's resident memory now (VmRSS), in GiB."""
+    with open("/proc/self/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 2**20
+
+
+def reset_peak_rss() -> bool:
+    """Reset the process's peak RSS (Linux `clear_refs` 5: ru_maxrss restarts from the current RSS), so that building
+    the model does not set the peak. False where that is not possible (the peak then includes the build)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_window: int | None, smoke: bool,
+                  threads: int | None, repeats: int = 3) -> dict:
+    """Child process: LinVT's forward on `[1, frames, tokens, hidden]`; its time, peak RSS and output shape."""
+    import torch
+
+    from linvt_hf import LinearVideoTokenizer, LinVTConfig
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    settings = dict(hidden_size=64, num_attention_heads=4, num_layers=1, top_k_tokens=256) if smoke else {}
+    config = LinVTConfig(temporal_window=temporal_window, **settings)
+    torch_dtype = getattr(torch, dtype)
+    torch.set_default_dtype(torch_dtype)  # weights created in `dtype`: no float32 copy raises the peak
+    with fast_random_init():
+        tokenizer = LinearVideoTokenizer(config, input_size=hidden).to(torch_dtype).eval()
+    torch.set_default_dtype(torch.float32)
+    question = torch.randn(1, QUESTION_TOKENS, hidden, dtype=torch_dtype)
+    with torch.inference_mode():  # warm-up on 4 frames
+        tokenizer(torch.randn(1, 4, tokens, hidden, dtype=torch_dtype), text_embeds=question)
+    peak_reset = reset_peak_rss()
+    visual = torch.randn(1, frames, tokens, hidden, dtype=torch_dtype)
+    before = current_rss_gib()
+    times, cpu_times = [], []
+    while len(times) < repeats and sum(times) < 20:  # short runs are repeated; the best counts
+        start, cpu_start = time.perf_counter(), time.process_time()
+        with torch.inference_mode():
+            out = tokenizer(visual, text_embeds=question)
+        times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu_start)
+    return {
+        "kind": "linvt", "frames": frames, "tokens_per_frame": tokens, "hidden": hidden, "dtype": dtype,
+        "temporal_window": temporal_window, "seconds": min(times), "cpu_seconds": min(cpu_times), "runs": len(times),
+        "input_gib": visual.numel() * visual.element_size() / 2**30,
+        "rss_before_forward_gib": before, "peak_reset_after_build": peak_reset,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "video_tokens": list(out.video_tokens.shape), "finite": bool(torch.isfinite(out.video_tokens).all()),
+        "parameters_m": sum(p.numel() for p in tokenizer.parameters()) / 1e6,
+    }
+
+
+def vision_model(layers: int, hidden: int, size: int, smoke: bool):
+    """InternVL's vision tower + pixel shuffle + projector at InternViT-300M's width and `layers` layers."""
+    from transformers import InternVLConfig, InternVLModel
+
+    vision = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16)
+    if smoke:
+        vision = dict(hidden_size=32, intermediate_size=64, num_attention_heads=2)
+    text = dict(model_type="qwen2", vocab_size=128, hidden_size=hidden, intermediate_size=64, num_hidden_layers=1,
+                num_attention_heads=4, num_key_value_heads=4)  # the LLM is never run
+    config = InternVLConfig(
+        vision_config=dict(num_hidden_layers=layers, image_size=[size, size], patch_size=[14, 14], **vision),
+        text_config=text, downsample_ratio=0.5, image_seq_length=(size // 28) ** 2,
+    )
+    return InternVLModel(config)
+
+
+def measure_vision(frames: int, hidden: int, size: int, dtype: str, smoke: bool, threads: int | None,
+                   layers: int = 2, repeats: int = 3) -> dict:
+    """Child process: wall and CPU seconds per frame of the vision path (vision tower, pixel shuffle, projector) with
+    `layers` encoder layers, split into the encoder layers (hooks) and the rest, and extrapolated to the released
+    depth. The best of `repeats` calls on `frames` frames counts."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    torch_dtype = getattr(torch, dtype)
+    torch.set_default_dtype(torch_dtype)
+    with fast_random_init():
+        model = vision_model(layers, hidden, size, smoke).to(torch_dtype).eval()
+    torch.set_default_dtype(torch.float32)
+    in_layers = [0.0, 0.0]
+    started: list[tuple[float, float]] = []
+    for layer in model.vision_tower.encoder.layer:
+        layer.register_forward_pre_hook(lambda *_: started.append((time.perf_counter(), time.process_time())))
+        layer.register_forward_hook(lambda *_: add_elapsed(in_layers, started.pop()))
+    pixels = torch.randn(frames, 3, size, size, dtype=torch_dtype)
+    best = None
+    with torch.inference_mode():
+        model.get_image_features(pixels[:1])  # warm-up
+        for _ in range(repeats):
+            in_layers[:] = [0.0, 0.0]
+            start = (time.perf_counter(), time.process_time())
+            tokens = model.get_image_features(pixels, return_dict=True).pooler_output
+            total = (time.perf_counter() - start[0], time.process_time() - start[1])
+            if best is None or total[0] < best[0][0]:
+                best = (total, tuple(in_layers))
+    (wall, cpu), (layers_wall, layers_cpu) = best
+    return {
+        "kind": "vision", "frames": frames, "size": size, "dtype": dtype, "tokens_per_frame": tokens.shape[1],
+        "layers_measured": layers,
+        "seconds_per_frame_per_layer": layers_wall / layers / frames,
+        "seconds_per_frame_rest": (wall - layers_wall) / frames,
+        "seconds_per_frame_full_depth": ((wall - layers_wall) + layers_wall * VISION_FULL_DEPTH / layers) / frames,
+        "cpu_seconds_per_frame_full_depth": ((cpu - layers_cpu) + layers_cpu * VISION_FULL_DEPTH / layers) / frames,
+        "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+
+
+def add_elapsed(totals: list[float], started: tuple[float, float]) -> None:
+    """Add the wall and CPU seconds since `started` to `totals`."""
+    totals[0] += time.perf_counter() - started[0]
+    totals[1] += time.process_time() - started[1]
+
+
+def run_child(kind: str, spec: dict, timeout: float) -> dict:
+    """Run one measurement in a fresh process; failures and timeouts become the row's `error`."""
+    command = [sys.executable, __file__, "--child", json.dumps({"kind": kind, **spec})]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"kind": kind, **spec, "error": f"did not finish in {timeout:.0f} s"}
+    if result.returncode != 0:
+        print(result.stderr[-3000:], file=sys.stderr)
+        tail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
+        return {"kind": kind, **spec, "error": "out of memory (killed)" if result.returncode == -9 else tail}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def linear_fit(x: list[float], y: list[float]) -> tuple[float, float, float]:
+    """Least-squares `y = slope * x + intercept` and its R^2."""
+    import numpy as np
+
+    slope, intercept = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    predicted = slope * np.asarray(x, float) + intercept
+    residual = float(((np.asarray(y) - predicted) ** 2).sum())
+    total = float(((np.asarray(y) - np.mean(y)) ** 2).sum())
+    return float(slope), float(intercept), 1.0 - residual / total if total > 0 else 1.0
+
+
+def machine() -> str:
+    """nproc, CPU model, RAM, versions and the 1-minute load average at the end of the run."""
+    import torch
+
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as handle:
+            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}"
+    )
+
+
+def print_report(rows: list[dict], vision: dict) -> dict | None:
+    """The table, the linear fits and LinVT's share of the vision time; returns the fits."""
+    per_frame = {clock: vision.get(f"{clock}seconds_per_frame_full_depth") for clock in ("", "cpu_")}
+    print("| frames T | tokens T x N | temporal_window | forward (s) | forward CPU (s) | ms per frame | "
+          "peak RSS (GiB) | RSS before forward (GiB) | vision encoder on T frames, est. (s) | LinVT / vision (wall) | "
+          "LinVT / vision (CPU) | output |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for row in rows:
+        if "error" in row:
+            window = row.get("temporal_window") or ""
+            print(f"| {row['frames']} | | {window} | failed: {row['error']} | | | | | | | | |")
+            continue
+        shares = [share(row, vision, clock) for clock in ("", "cpu_")]
+        vision_s = "" if per_frame[""] is None else f"{per_frame[''] * row['frames']:.1f}"
+        print(
+            f"| {row['frames']} | {row['frames'] * row['tokens_per_frame']} | {row['temporal_window'] or 'none'} | "
+            f"{row['seconds']:.2f} | {row['cpu_seconds']:.2f} | {1000 * row['seconds'] / row['frames']:.1f} | "
+            f"{row['peak_rss_gib']:.2f} | {row['rss_before_forward_gib']:.2f} | {vision_s} | "
+            + " | ".join("" if value is None else f"{100 * value:.1f}%" for value in shares)
+            + f" | {'x'.join(map(str, row['video_tokens']))}{'' if row['finite'] else ' (NON-FINITE)'} |"
+        )
+    if "error" in vision:
+        print(f"\nVision encoder: failed: {vision['error']}")
+    else:
+        print(
+            f"\nVision encoder (InternViT-300M width, {vision['size']}x{vision['size']} frames, "
+            f"{vision['tokens_per_frame']} tokens per frame after the projector, measured with "
+            f"{vision['layers_measured']} layers): {1000 * vision['seconds_per_frame_per_layer']:.1f} ms per frame per "
+            f"layer + {1000 * vision['seconds_per_frame_rest']:.1f} ms per frame outside the layers; "
+            f"{1000 * vision['seconds_per_frame_full_depth']:.0f} ms per frame at the released {VISION_FULL_DEPTH} "
+            f"layers (extrapolated; {1000 * vision['cpu_seconds_per_frame_full_depth']:.0f} CPU ms)."
+        )
+    good = [row for row in rows if "error" not in row]
+    if len(good) < 3:
+        return None
+    frames = [row["frames"] for row in good]
+    fits = {
+        "time": linear_fit(frames, [row["seconds"] for row in good]),
+        "cpu_time": linear_fit(frames, [row["cpu_seconds"] for row in good]),
+        "memory": linear_fit(frames, [row["peak_rss_gib"] for row in good]),
+    }
+    print(f"\nLinear fits over T = {frames}:")
+    for name, unit in (("time", "wall"), ("cpu_time", "CPU")):
+        slope, intercept, r2 = fits[name]
+        print(f"- {unit} time = {1000 * slope:.1f} ms x T + {intercept:.2f} s (R^2 = {r2:.4f})")
+    slope, intercept, r2 = fits["memory"]
+    print(f"- peak RSS = {1024 * slope:.2f} MiB x T + {intercept:.2f} GiB (R^2 = {r2:.4f})")
+    return fits
+
+
+def share(row: dict, vision: dict, clock: str) -> float | None:
+    """LinVT's time over the (extrapolated) vision encoder's time on the same frames; `clock` "" wall, "cpu_" CPU."""
+    per_frame = vision.get(f"{clock}seconds_per_frame_full_depth")
+    return None if not per_frame else row[f"{clock}seconds"] / (per_frame * row["frames"])
+
+
+def plot(rows: list[dict], vision: dict, fits: dict, path: Path) -> None:
+    """Time and peak memory against T with their linear fits, and LinVT's share of the vision time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    good = [row for row in rows if "error" not in row]
+    frames = np.array([row["frames"] for row in good], float)
+    line = np.linspace(0, frames.max() * 1.02, 50)
+    long = [row for row in good if row["temporal_window"]]
+    figure, axes = plt.subplots(1, 3, figsize=(17, 5))
+    panels = (
+        (axes[0], "seconds", fits["time"], "wall", "o"),
+        (axes[0], "cpu_seconds", fits["cpu_time"], "CPU", "^"),
+        (axes[1], "peak_rss_gib", fits["memory"], "peak RSS", "o"),
+    )
+    for axis, key, fit, label, marker in panels:
+        points = axis.plot(frames, [row[key] for row in good], marker, label=f"{label}, measured")
+        axis.plot(line, fit[0] * line + fit[1], "--", color=points[0].get_color(),
+                  label=f"{label}, linear fit (R$^2$ = {fit[2]:.4f})")
+        if long:
+            axis.plot([r["frames"] for r in long], [r[key] for r in long], "s", mfc="none", ms=12, color="gray")
+    for axis in axes[:2]:
+        axis.set_xlabel(f"frames T ({good[0]['tokens_per_frame']} tokens each)")
+        axis.grid(True, alpha=0.3)
+    if long:
+        label = f"temporal_window = {long[0]['temporal_window']}"
+        axes[1].plot([], [], "s", mfc="none", ms=12, color="gray", label=label)
+    axes[0].legend(fontsize=8)
+    axes[1].legend(fontsize=8)
+    axes[0].set_ylabel("seconds (CPU: both cores summed)")
+    axes[1].set_ylabel("GiB")
+    axes[0].set_title(f"LinVT forward time, default config, D = {good[0]['hidden']}, {good[0]['dtype']}")
+    axes[1].set_title("peak RSS of the process (weights + input + activations)")
+    if "error" not in vision:
+        for clock, marker, label in (("", "o-", "wall"), ("cpu_", "^-", "CPU")):
+            axes[2].plot(frames, [100 * share(row, vision, clock) for row in good], marker, label=label)
+        axes[2].set_ylim(bottom=0)
+        axes[2].legend(fontsize=8)
+    axes[2].set_xscale("log", base=2)
+    axes[2].set_xlabel("frames T")
+    axes[2].set_ylabel("%")
+    axes[2].set_title(f"LinVT / vision encoder time (InternViT-300M, {VISION_FULL_DEPTH} layers, est.)")
+    axes[2].grid(True, alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, nargs="+", default=[64, 128, 256, 512, 1024, 2048])
+    parser.add_argument("--long-from", type=int, default=2048, help="set temporal_window from this many frames on")
+    parser.add_argument("--temporal-window", type=int, default=64)
+    parser.add_argument("--tokens-per-frame", type=int, default=256)
+    parser.add_argument("--hidden", type=int, default=3584)
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--vision-frames", type=int, default=8, help="frames per vision encoder call")
+    parser.add_argument("--size", type=int, default=448, help="frame side for the vision encoder")
+    parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--json-out", type=Path, default=None)
+    parser.add_argument("--plot", type=Path, default=None, help="PNG path (full runs: benchmarks/linvt_scaling.png)")
+    parser.add_argument("--smoke", action="store_true", help="tiny config and sizes, finishes in seconds")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.child:
+        spec = json.loads(args.child)
+        kind = spec.pop("kind")
+        print(json.dumps((measure_linvt if kind == "linvt" else measure_vision)(**spec)))
+        return 0
+    if args.smoke:
+        args.frames, args.long_from, args.temporal_window = [4, 8, 16], 16, 4
+        args.tokens_per_frame, args.hidden, args.size, args.vision_frames = 16, 64, 56, 2
+    elif args.plot is None:
+        args.plot = Path(__file__).with_name("linvt_scaling.png")
+
+    common = dict(dtype=args.dtype, smoke=args.smoke, threads=args.threads)
+    vision = run_child("vision", dict(frames=args.vision_frames, hidden=args.hidden, size=args.size, **common),
+                       args.timeout)
+    print(json.dumps(vision), file=sys.stderr, flush=True)
+    rows = []
+    for frames in args.frames:
+        window = args.temporal_window if frames >= args.long_from else None
+        spec = dict(frames=frames, tokens=args.tokens_per_frame, hidden=args.hidden, temporal_window=window, **common)
+        rows.append(run_child("linvt", spec, args.timeout))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+
+    print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")
+    print(f"LinVT default configuration, D = {args.hidden}, N = {args.tokens_per_frame}, {args.dtype}"
+          f"{' (smoke sizes)' if args.smoke else ''}\n")
+    fits = print_report(rows, vision)
+    if args.json_out:
+        args.json_out.write_text(json.dumps({"linvt": rows, "vision": vision, "fits": fits}, indent=1))
+    if args.plot and fits:
+        plot(rows, vision, fits, args.plot)
+        print(f"\nPlot: {args.plot}")
+    return 1 if any("error" in row or not row.get("finite", False) for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
