@@ -19,8 +19,6 @@ Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,7 +27,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -40,6 +37,8 @@ from video_factory import make_video  # noqa: E402
 from linvt_hf.processing.autoshot import AutoShot  # noqa: E402
 from linvt_hf.processing.shots import detect_shots  # noqa: E402
 from linvt_hf.processing.video_io import load_video  # noqa: E402
+
+from _shared import machine
 
 VIDEOS = ROOT / "tests" / "data" / "videos"
 TOLERANCE = 2
@@ -147,19 +146,6 @@ def quality(clip_sets: dict[str, list[tuple[object, int, list[int]]]]) -> None:
                 f"| {set_name} | {detector} | {len(clips)} ({frames}) | {tp + fn} | {precision:.3f} | {recall:.3f} "
                 f"| {f1:.3f} | {frames / elapsed:.0f} |"
             )
-
-
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPU cores ({model}), torch {torch.__version__} ({torch.get_num_threads()} threads), " \
-           f"Python {platform.python_version()}"
 
 
 def main() -> None:

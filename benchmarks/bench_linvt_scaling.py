@@ -21,61 +21,16 @@ LinVT's share is its time over that full-depth vision time for the same T frames
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _shared import current_rss_gib, fast_random_init, machine, reset_peak_rss, run_child
+
 VISION_FULL_DEPTH = 24  # InternViT-300M
 QUESTION_TOKENS = 20
-
-
-@contextlib.contextmanager
-def fast_random_init():
-    """Draw initial weights in float32 and copy them in (truncation approximated by clamping): torch's bfloat16
-    `trunc_normal_` / `normal_` take minutes on large models on CPU. Weights are random either way."""
-    import torch
-    from transformers import initialization
-
-    def normal_(tensor, mean=0.0, std=1.0, generator=None):
-        with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean))
-
-    def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-        with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean).clamp_(a, b))
-
-    saved = (torch.nn.init.normal_, torch.nn.init.trunc_normal_, dict(initialization.TORCH_INIT_FUNCTIONS))
-    torch.nn.init.normal_, torch.nn.init.trunc_normal_ = normal_, trunc_normal_
-    initialization.TORCH_INIT_FUNCTIONS.update(normal_=normal_, trunc_normal_=trunc_normal_)
-    try:
-        yield
-    finally:
-        torch.nn.init.normal_, torch.nn.init.trunc_normal_ = saved[0], saved[1]
-        initialization.TORCH_INIT_FUNCTIONS.clear()
-        initialization.TORCH_INIT_FUNCTIONS.update(saved[2])
-
-
-def current_rss_gib() -> float:
-    """The process's resident memory now (VmRSS), in GiB."""
-    with open("/proc/self/status") as handle:
-        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 2**20
-
-
-def reset_peak_rss() -> bool:
-    """Reset the process's peak RSS (Linux `clear_refs` 5: ru_maxrss restarts from the current RSS), so that building
-    the model does not set the peak. False where that is not possible (the peak then includes the build)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
 
 
 def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_window: int | None, smoke: bool,
@@ -184,20 +139,6 @@ def add_elapsed(totals: list[float], started: tuple[float, float]) -> None:
     totals[1] += time.process_time() - started[1]
 
 
-def run_child(kind: str, spec: dict, timeout: float) -> dict:
-    """Run one measurement in a fresh process; failures and timeouts become the row's `error`."""
-    command = [sys.executable, __file__, "--child", json.dumps({"kind": kind, **spec})]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {"kind": kind, **spec, "error": f"did not finish in {timeout:.0f} s"}
-    if result.returncode != 0:
-        print(result.stderr[-3000:], file=sys.stderr)
-        tail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else f"exit {result.returncode}"
-        return {"kind": kind, **spec, "error": "out of memory (killed)" if result.returncode == -9 else tail}
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def linear_fit(x: list[float], y: list[float]) -> tuple[float, float, float]:
     """Least-squares `y = slope * x + intercept` and its R^2."""
     import numpy as np
@@ -207,23 +148,6 @@ def linear_fit(x: list[float], y: list[float]) -> tuple[float, float, float]:
     residual = float(((np.asarray(y) - predicted) ** 2).sum())
     total = float(((np.asarray(y) - np.mean(y)) ** 2).sum())
     return float(slope), float(intercept), 1.0 - residual / total if total > 0 else 1.0
-
-
-def machine() -> str:
-    """nproc, CPU model, RAM, versions and the 1-minute load average at the end of the run."""
-    import torch
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f}"
-    )
 
 
 def print_report(rows: list[dict], vision: dict) -> dict | None:
@@ -362,14 +286,15 @@ def main() -> int:
         args.plot = Path(__file__).with_name("linvt_scaling.png")
 
     common = dict(dtype=args.dtype, smoke=args.smoke, threads=args.threads)
-    vision = run_child("vision", dict(frames=args.vision_frames, hidden=args.hidden, size=args.size, **common),
+    vision = run_child(
+        __file__, dict(kind="vision", frames=args.vision_frames, hidden=args.hidden, size=args.size, **common),
                        args.timeout)
     print(json.dumps(vision), file=sys.stderr, flush=True)
     rows = []
     for frames in args.frames:
         window = args.temporal_window if frames >= args.long_from else None
         spec = dict(frames=frames, tokens=args.tokens_per_frame, hidden=args.hidden, temporal_window=window, **common)
-        rows.append(run_child("linvt", spec, args.timeout))
+        rows.append(run_child(__file__, {"kind": "linvt", **spec}, args.timeout))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")

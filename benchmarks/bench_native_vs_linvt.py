@@ -32,16 +32,14 @@ special tokens, a small vocabulary), with the embedding table at the real vocabu
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from _shared import current_rss_gib, fast_random_init, machine, reset_peak_rss, run_child
 
 QUESTION = "What happens in this video? Describe the main events in order."
 # Real sizes of the backbones whose widths are used: (LLM layers, vision layers) of the released checkpoints.
@@ -104,32 +102,6 @@ def native_tokens_per_step(family: str, size: int) -> int:
     """LLM tokens of one native time step at `size` x `size` pixels: a temporal patch of two frames for Qwen2-VL
     (14-pixel patches merged 2x2), one frame for InternVL (14-pixel patches, pixel shuffle 0.5)."""
     return (size // 28) ** 2
-
-
-@contextlib.contextmanager
-def fast_random_init():
-    """Draw initial weights in float32 and copy them in (truncation approximated by clamping): torch's bfloat16
-    `trunc_normal_` / `normal_` take minutes on large models on CPU. Weights are random either way."""
-    import torch
-    from transformers import initialization
-
-    def normal_(tensor, mean=0.0, std=1.0, generator=None):
-        with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean))
-
-    def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-        with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean).clamp_(a, b))
-
-    saved = (torch.nn.init.normal_, torch.nn.init.trunc_normal_, dict(initialization.TORCH_INIT_FUNCTIONS))
-    torch.nn.init.normal_, torch.nn.init.trunc_normal_ = normal_, trunc_normal_
-    initialization.TORCH_INIT_FUNCTIONS.update(normal_=normal_, trunc_normal_=trunc_normal_)
-    try:
-        yield
-    finally:
-        torch.nn.init.normal_, torch.nn.init.trunc_normal_ = saved[0], saved[1]
-        initialization.TORCH_INIT_FUNCTIONS.clear()
-        initialization.TORCH_INIT_FUNCTIONS.update(saved[2])
 
 
 def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int, dtype: str, smoke: bool):
@@ -297,23 +269,6 @@ def generate_once(top: Any, inputs: dict, timers: Timers) -> dict[str, float]:
     return {"ttft_s": end[0] - start[0], "ttft_cpu_s": end[1] - start[1], **timers.results()}
 
 
-def current_rss_gib() -> float:
-    """The process's resident memory now (VmRSS), in GiB."""
-    with open("/proc/self/status") as handle:
-        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 2**20
-
-
-def reset_peak_rss() -> bool:
-    """Reset the process's peak RSS (Linux `clear_refs` 5: ru_maxrss restarts from the current RSS), so that building
-    the model does not set the peak. False where that is not possible (the peak then includes the build)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as handle:
-            handle.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def measure(family: str, path: str, frames: int, size: int, llm_layers: int, vision_layers: int, dtype: str,
             smoke: bool, repeats: int, threads: int | None) -> dict:
     """Runs in the child process: build, warm up on 2 frames, then time `generate(max_new_tokens=1)` on T frames."""
@@ -377,22 +332,6 @@ def full_depth_llm_side(row: dict) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------- driver
-def run_child(spec: dict, timeout: float) -> dict:
-    """Measure `spec` in a fresh process; a timeout, a crash or the OOM killer becomes the row's `error`."""
-    command = [sys.executable, __file__, "--child", json.dumps(spec)]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return {**spec, "error": f"did not finish in {timeout:.0f} s"}
-    if result.returncode != 0:
-        tail = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else ""
-        if result.returncode in (-9, 137) or "MemoryError" in tail or "out of memory" in tail.lower():
-            return {**spec, "error": f"out of memory ({tail or 'killed'})"}
-        print(result.stderr[-3000:], file=sys.stderr)
-        return {**spec, "error": tail or f"exit {result.returncode}"}
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def crossover(rows: list[dict], key: Any) -> int | None:
     """The smallest T from which LinVT's `key` is below the native path's at every larger measured T."""
     by_t: dict[int, dict[str, float]] = {}
@@ -408,24 +347,6 @@ def crossover(rows: list[dict], key: Any) -> int | None:
             break
         winning = t
     return winning
-
-
-def machine() -> str:
-    """nproc, CPU model, RAM, Python / torch / transformers versions."""
-    import torch
-    import transformers
-
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return (
-        f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}, "
-        f"torch {torch.__version__}, transformers {transformers.__version__}, load average {os.getloadavg()[0]:.2f}"
-    )
 
 
 def fmt(value: float | None, digits: int = 2) -> str:
@@ -581,7 +502,7 @@ def main() -> int:
                     vision_layers=args.vision_layers, dtype=args.dtype, smoke=args.smoke, repeats=args.repeats,
                     threads=args.threads,
                 )
-                rows.append(run_child(spec, args.timeout))
+                rows.append(run_child(__file__, spec, args.timeout))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import subprocess
 import sys
 import time
+
+from _shared import machine
 
 
 def measure(frames: int, tokens: int, hidden: int, dtype: str, smoke: bool, threads: int | None) -> dict:
@@ -53,18 +54,6 @@ def measure(frames: int, tokens: int, hidden: int, dtype: str, smoke: bool, thre
         "parameters_m": sum(p.numel() for p in tokenizer.parameters()) / 1e6,
         "finite": bool(torch.isfinite(out.video_tokens).all()),
     }
-
-
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        with open("/proc/cpuinfo") as handle:
-            cpu = next(line.split(":", 1)[1].strip() for line in handle if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    import os
-
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
 def main() -> int:

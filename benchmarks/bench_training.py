@@ -16,10 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
+
+from _shared import machine, run_child
 
 SIZES = {
     "tiny": {},
@@ -137,15 +138,13 @@ def main() -> int:
             for stage in (1, 2):
                 spec = dict(stage=stage, size=size, steps=args.steps, batch_size=args.batch_size,
                             num_frames=args.num_frames, data_dir=data_dir)
-                result = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], capture_output=True,
-                                        text=True)
-                if result.returncode != 0:
-                    print(result.stderr[-3000:], file=sys.stderr)
+                rows.append(run_child(__file__, spec))
+                if "error" in rows[-1]:
+                    print(rows[-1]["error"], file=sys.stderr)
                     return 1
-                rows.append(json.loads(result.stdout.strip().splitlines()[-1]))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
-    print(f"Machine: {os.cpu_count()} cores; date: {time.strftime('%Y-%m-%d')}")
+    print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")
     print()
     print("| stage | model | parameters (M) | trainable (M) | batch | frames | samples/s | peak RSS (GiB) |")
     print("|---:|---|---:|---:|---:|---:|---:|---:|")
