@@ -15,15 +15,7 @@ import argparse
 import json
 from typing import Any
 
-from .common import (
-    Progress,
-    add_model_arguments,
-    check_video,
-    load_pipeline,
-    positive_int,
-    resolve_model,
-    sampling_options,
-)
+from .common import add_model_arguments, answer_question, positive_int
 
 BAR_WIDTH = 30
 
@@ -48,19 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    model = resolve_model(args.model)
-    check_video(args.video)
-    progress = Progress()
-    qa = load_pipeline(model, args.device, progress)
-    progress("reading the video and answering")
-    result = qa(
-        video=args.video,
-        question=args.question,
-        max_new_tokens=args.max_new_tokens,
-        return_selection=args.selection,
-        top_scores=max(args.top, 0),
-        **sampling_options(args),
-    )[0]
+    result, progress = answer_question(
+        args, "reading the video and answering", return_selection=args.selection, top_scores=max(args.top, 0)
+    )
     progress("done")
     if args.json:
         print(json.dumps({"video": args.video, "question": args.question, **result}, indent=2))

@@ -83,6 +83,26 @@ def sampling_options(args: argparse.Namespace) -> dict[str, Any]:
     return {} if args.num_frames is None else {"num_frames": args.num_frames}
 
 
+def answer_question(args: argparse.Namespace, doing: str, **pipeline_options: Any) -> tuple[dict[str, Any], Progress]:
+    """Find the model, check the video, load the pipeline and ask `args.question` about `args.video`.
+
+    Returns the pipeline's result for the video (answer, and `selection` when asked for) and the progress printer.
+    """
+    model = resolve_model(args.model)
+    check_video(args.video)
+    progress = Progress()
+    qa = load_pipeline(model, args.device, progress)
+    progress(doing)
+    result = qa(
+        video=args.video,
+        question=args.question,
+        max_new_tokens=args.max_new_tokens,
+        **pipeline_options,
+        **sampling_options(args),
+    )[0]
+    return result, progress
+
+
 def positive_int(text: str) -> int:
     """argparse type: an int >= 1."""
     value = int(text)

@@ -20,15 +20,7 @@ import os
 
 from PIL import Image
 
-from .common import (
-    Progress,
-    add_model_arguments,
-    check_video,
-    load_pipeline,
-    positive_int,
-    resolve_model,
-    sampling_options,
-)
+from .common import add_model_arguments, answer_question, positive_int
 
 DEFAULT_QUESTION = "What happens in this video?"
 
@@ -60,18 +52,7 @@ def run(args: argparse.Namespace) -> int:
     from ..visualization import draw_selection, frames_for_selection
 
     check_output(args.out, args.overwrite)
-    model = resolve_model(args.model)
-    check_video(args.video)
-    progress = Progress()
-    qa = load_pipeline(model, args.device, progress)
-    progress("reading the video, selecting and answering")
-    result = qa(
-        video=args.video,
-        question=args.question,
-        max_new_tokens=args.max_new_tokens,
-        return_selection=True,
-        **sampling_options(args),
-    )[0]
+    result, progress = answer_question(args, "reading the video, selecting and answering", return_selection=True)
     selection = result["selection"][0]
     progress(f"decoding {len(selection['frame_indices'])} frames for display")
     frames = frames_for_selection(args.video, selection, max_side=max(args.cell_width * 2, 256))
