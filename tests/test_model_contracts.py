@@ -268,6 +268,21 @@ def test_model_card(family, with_image_llm_folder, tmp_path):
     assert not missing, missing
 
 
+@pytest.mark.parametrize(
+    "overrides, line",
+    [
+        (dict(), "| Tokenizer | `linvt`, text condition on |"),
+        (dict(use_svr=False, temporal_prior=2.0), "| Tokenizer | `linvt`, without SVR (TTA only), temporal prior 2, text condition on |"),
+        (dict(use_tta=False, text_condition=False), "| Tokenizer | `linvt`, without TTA (SVR only), text condition off |"),
+    ],
+)
+def test_model_card_names_the_ablation_switches_and_the_temporal_prior(overrides, line, tmp_path):
+    from linvt_hf.modeling.hub import build_model_card
+
+    model, _ = make_tiny("internvl", **overrides)
+    assert line in str(build_model_card(model, "me/model"))
+
+
 # ------------------------------------------------------------------------------------------------ push_to_hub
 @pytest.fixture
 def fake_hub(tmp_path, monkeypatch):

@@ -33,6 +33,11 @@ LINEAR_VARIANTS = [
     dict(multiscale="multi_c", text_condition=False),
     dict(multiscale="multi_c", score_bias=False),
     dict(multiscale="multi_c", temporal_window=1),
+    dict(multiscale="multi_c", temporal_prior=3.0),
+    dict(multiscale="multi_b", temporal_prior=3.0),
+    dict(use_tta=False),
+    dict(use_svr=False),
+    dict(use_svr=False, use_tta=False),
     dict(tokenizer_type="avg"),
 ]
 
@@ -262,6 +267,7 @@ def test_config_round_trip(tmp_path):
         (dict(num_queries=[8, 4], pooling_windows=[1, 2, 4]), "pooling_windows"),
         (dict(top_k_tokens=0), "top_k_tokens"),
         (dict(multiscale="multi_a", num_queries=[8, 3, 2]), "divide"),
+        (dict(temporal_prior=-1.0), "temporal_prior"),
     ],
 )
 def test_bad_config_raises_value_error(overrides, message):
@@ -310,3 +316,58 @@ def test_gradient_checkpointing_gives_the_same_gradients():
         tokenizer(x).video_tokens.pow(2).sum().backward()
         grads.append(tokenizer.scorer.layers[0].spatial_attn.q_proj.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])
+
+
+@pytest.mark.parametrize("multiscale", ["single", "multi_a", "multi_b", "multi_c"])
+def test_temporal_prior_puts_each_query_set_in_temporal_order(multiscale):
+    """With a strong prior, query j of each set starts on the j-th segment of the video (padding frames excluded),
+    and the prior's strength is learned."""
+    t, n = 12, 2
+    tokenizer = build(input_size=t * n, top_k_tokens=t * n, multiscale=multiscale, temporal_prior=50.0).train()
+    one_hot = torch.eye(t * n).reshape(1, t, n, t * n)
+    padded = torch.cat([one_hot, torch.zeros(1, 4, n, t * n)], dim=1)  # 4 padding frames after the 12 real ones
+    frame_mask = torch.tensor([[True] * t + [False] * 4])
+    out = tokenizer(padded, frame_mask=frame_mask)
+    frame_weights = out.video_tokens[0].reshape(-1, t, n).sum(-1)  # [Q, T]: each row a distribution over frames
+    centre = frame_weights @ torch.arange(t, dtype=torch.float32)
+    start = 0
+    for size in tokenizer._query_set_sizes(tokenizer.config):
+        block = centre[start : start + size]
+        assert torch.all(block[1:] > block[:-1]), block
+        assert block[0] < t / size and block[-1] > t - 1 - t / size
+        start += size
+    out.video_tokens.sum().backward()
+    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.aggregators)
+
+
+def test_temporal_prior_off_by_default_and_its_strength_survives_init_and_saving(tmp_path):
+    assert LinVTConfig().temporal_prior == 0.0
+    assert all(a.temporal_prior is None for a in build().aggregators)
+    tokenizer = build(temporal_prior=2.5)
+    assert [a.temporal_prior.strength.item() for a in tokenizer.aggregators] == [2.5, 2.5, 2.5]
+    save_file(tokenizer.state_dict(), tmp_path / "t.safetensors")
+    assert "aggregators.0.temporal_prior.strength" in load_file(tmp_path / "t.safetensors")
+
+
+def test_svr_only_pools_selected_tokens_in_consecutive_segments_and_trains_the_scorer():
+    """`use_tta=False` ("SVR only"): no queries; every output token averages a run of consecutive selected tokens,
+    and the score head still gets gradient through the sigmoid-score weights."""
+    t, n = 6, 4
+    tokenizer = build(input_size=t * n, top_k_tokens=12, use_tta=False).train()
+    assert len(tokenizer.aggregators) == 0 and tokenizer.text is None
+    out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), output_aggregation_weights=True)
+    weights = out.aggregation_weights[0]  # [Q, K] over the 12 selected tokens, in temporal order
+    assert out.video_tokens.shape == (1, 14, t * n)
+    for row in weights:
+        support = row.nonzero().flatten()
+        assert torch.equal(support, torch.arange(int(support[0]), int(support[-1]) + 1))
+    out.video_tokens.pow(2).sum().backward()
+    assert tokenizer.scorer.score_head.weight.grad.abs().sum() > 0
+
+
+def test_tta_only_keeps_every_token_and_refines_nothing():
+    t, n = 5, 4
+    tokenizer = build(input_size=t * n, top_k_tokens=3, use_svr=False)
+    assert len(tokenizer.scorer.layers) == 0
+    out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), text_embeds=torch.randn(1, 3, t * n))
+    assert bool(out.selected_mask.all()) and out.selected_mask.shape[1] == t * n  # top_k_tokens is not applied

@@ -45,6 +45,12 @@ class LinVTConfig(PreTrainedConfig):
         multiscale (`str`, *optional*, defaults to `"multi_c"`):
             `"single"` (one scale, one query set of `sum(num_queries)`), `"multi_a"` (MTP after TTA),
             `"multi_b"` (MTP before TTA, one query set over all scales), `"multi_c"` (one query set per scale).
+        use_svr (`bool`, *optional*, defaults to `True`):
+            False gives the paper's "TTA only" ablation (Tab. 2): no spatio-temporal refinement and no top-k, TTA
+            aggregates every token (embedded with its positions) directly.
+        use_tta (`bool`, *optional*, defaults to `True`):
+            False gives the paper's "SVR only" ablation (Tab. 2): no queries; each MTP scale's pooled tokens are
+            averaged over `num_queries[i]` equal consecutive segments (still a convex combination of raw tokens).
         text_condition (`bool`, *optional*, defaults to `True`):
             Whether TTA's queries cross-attend to the question's token embeddings.
         score_bias (`bool`, *optional*, defaults to `True`):
@@ -54,6 +60,12 @@ class LinVTConfig(PreTrainedConfig):
             Add an embedding of each frame's shot (clip) index in SVR.
         mtp_respect_clips (`bool`, *optional*, defaults to `True`):
             Keep MTP windows inside a shot.
+        temporal_prior (`float`, *optional*, defaults to 0.0):
+            Initial strength of a learnable temporal prior on TTA's aggregation logits (not in the paper; 0 turns it
+            off): query j of a set of Q starts out favouring the j-th of Q equal segments of the video, so the video
+            tokens come out roughly in temporal order and the LLM's positions carry time from the first step. The
+            logit bias is `-s * (Q * (t - (j + 0.5) / Q))^2 / 2` for a token at relative time t in [0, 1], with
+            s >= 0 learned per query set. Outputs stay convex combinations of raw tokens.
         temporal_window (`int`, *optional*):
             If set, SVR's temporal attention only looks this many frames back and forward (for very long videos).
         chunk_size (`int`, *optional*, defaults to 32768):
@@ -93,10 +105,13 @@ class LinVTConfig(PreTrainedConfig):
     num_queries: list[int] | tuple[int, ...] = (64, 32, 16)
     pooling_windows: list[int] | tuple[int, ...] = (1, 2, 4)
     multiscale: MultiscaleVariant = "multi_c"
+    use_svr: bool = True
+    use_tta: bool = True
     text_condition: bool = True
     score_bias: bool = True
     use_clip_embedding: bool = True
     mtp_respect_clips: bool = True
+    temporal_prior: float = 0.0
     temporal_window: int | None = None
     chunk_size: int = 32768
     attention_dropout: float = 0.0
@@ -140,6 +155,8 @@ class LinVTConfig(PreTrainedConfig):
                 f"hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
                 f"({self.num_attention_heads})"
             )
+        if not self.temporal_prior >= 0:
+            raise ValueError(f"temporal_prior must be >= 0, got {self.temporal_prior}")
         if self.temporal_window is not None and self.temporal_window < 0:
             raise ValueError(f"temporal_window must be >= 0 or None, got {self.temporal_window}")
         if not self.num_queries or min(self.num_queries) < 1:

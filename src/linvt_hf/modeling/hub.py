@@ -130,6 +130,20 @@ def format_count(count: int) -> str:
     return str(count)
 
 
+def _tokenizer_description(config) -> str:
+    """The tokenizer type and the switches that change what it computes (ablations, the temporal prior)."""
+    parts = [f"`{config.tokenizer_type}`"]
+    if config.tokenizer_type == "linvt":
+        if not config.use_svr:
+            parts.append("without SVR (TTA only)")
+        if not config.use_tta:
+            parts.append("without TTA (SVR only)")
+        if config.temporal_prior > 0:
+            parts.append(f"temporal prior {config.temporal_prior:g}")
+    parts.append(f"text condition {'on' if config.text_condition else 'off'}")
+    return ", ".join(parts)
+
+
 def _settings_rows(model: LinVTForConditionalGeneration, linvt_only: bool) -> list[tuple[str, str]]:
     config = model.config
     linvt_params = sum(p.numel() for p in model.linvt.parameters())
@@ -139,7 +153,7 @@ def _settings_rows(model: LinVTForConditionalGeneration, linvt_only: bool) -> li
         ("Image-LLM", f"`{config.image_llm_name_or_path or 'unnamed'}` (`{type(model.image_llm).__name__}`)"),
         ("LinVT model class", f"`{type(model).__name__}`"),
         ("Video tokens per video", f"{config.num_video_tokens} (whatever the video's length)"),
-        ("Tokenizer", f"`{config.tokenizer_type}`, text condition {'on' if config.text_condition else 'off'}"),
+        ("Tokenizer", _tokenizer_description(config)),
         ("Top-k tokens kept by SVR (k)", str(config.top_k_tokens)),
         ("Scales (TTA queries / MTP window)", scales),
         ("Multi-scale variant", f"`{config.multiscale}`"),

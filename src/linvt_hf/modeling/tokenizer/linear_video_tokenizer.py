@@ -12,7 +12,7 @@ from ..configuration_linvt import LinVTConfig
 from .baselines import AverageFrameTokenizer, IdentityInitLinear, LlamaVidTokenizer
 from .mtp import PooledScale, window_groups
 from .svr import SignificanceScorer, TopKSelection, score_log_weights, select_top_k
-from .tta import QueryAggregator, TextConditioner
+from .tta import QueryAggregator, TemporalPrior, TextConditioner
 
 
 @dataclass
@@ -108,9 +108,10 @@ class LinearVideoTokenizer(nn.Module):
             self.baseline = LlamaVidTokenizer(config, input_size)
         else:
             self.scorer = SignificanceScorer(config, input_size)
-            self.text = TextConditioner(config, input_size) if config.text_condition else None
+            with_text = config.use_tta and config.text_condition
+            self.text = TextConditioner(config, input_size) if with_text else None
             self.aggregators = nn.ModuleList(
-                QueryAggregator(config, n) for n in self._query_set_sizes(config)
+                QueryAggregator(config, n) for n in (self._query_set_sizes(config) if config.use_tta else [])
             )
             self.scale_embedding = (
                 nn.Parameter(torch.zeros(len(config.num_queries), config.hidden_size))
@@ -149,6 +150,8 @@ class LinearVideoTokenizer(nn.Module):
             nn.init.zeros_(module.bias)
         elif isinstance(module, QueryAggregator):
             nn.init.trunc_normal_(module.queries, std=std, a=-2 * std, b=2 * std)
+        elif isinstance(module, TemporalPrior):
+            nn.init.constant_(module.strength, module.initial_strength)
         elif isinstance(module, TextConditioner):
             nn.init.trunc_normal_(module.null_token, std=std, a=-2 * std, b=2 * std)
         elif isinstance(module, LlamaVidTokenizer):
@@ -195,11 +198,15 @@ class LinearVideoTokenizer(nn.Module):
 
         features, scores = self.scorer(visual_tokens, frame_mask, clip_ids)
         scores = scores.masked_fill(~frame_mask[:, :, None], float("-inf"))
-        selection = select_top_k(scores, frame_mask, self.config.top_k_tokens)
+        if self.config.use_svr:
+            selection = select_top_k(scores, frame_mask, self.config.top_k_tokens)
+        else:  # "TTA only": every valid token is kept, in order
+            selection = select_top_k(torch.zeros_like(scores), frame_mask, t * n)
         raw = selection.gather(visual_tokens)  # [B, K, D]
         selected_features = selection.gather(features)  # [B, K, d]
-        bias = score_log_weights(selection.gather(scores.masked_fill(~frame_mask[:, :, None], 0.0)))
-        bias = bias if self.config.score_bias else None
+        bias = None
+        if self.config.use_svr and self.config.score_bias:
+            bias = score_log_weights(selection.gather(scores.masked_fill(~frame_mask[:, :, None], 0.0)))
         selected_clips = None
         if clip_ids is not None and self.config.mtp_respect_clips:
             selected_clips = clip_ids.gather(1, selection.frame_index)
@@ -208,7 +215,17 @@ class LinearVideoTokenizer(nn.Module):
         if self.text is not None:
             text, text_key_mask = self.text(b, text_embeds, text_mask, features.dtype)
 
-        weights = self._aggregate(selection, raw, selected_features, bias, selected_clips, text, text_key_mask)
+        selected_time = None
+        if self.config.temporal_prior > 0:
+            # Relative time in [0, 1] of each selected token's frame, counted over the valid frames.
+            position = (frame_mask.long().cumsum(1) - 1).float() / (frame_mask.sum(1, keepdim=True) - 1).clamp(min=1)
+            selected_time = position.gather(1, selection.frame_index)
+        if self.config.use_tta:
+            weights = self._aggregate(
+                selection, raw, selected_features, bias, selected_clips, text, text_key_mask, selected_time
+            )
+        else:
+            weights = self._segment_pooling(selection, selected_clips, bias)
         video_tokens = self._apply_weights(weights, raw)
         return LinearVideoTokenizerOutput(
             video_tokens=video_tokens,
@@ -230,17 +247,21 @@ class LinearVideoTokenizer(nn.Module):
         clips: torch.Tensor | None,
         text: torch.Tensor | None,
         text_mask: torch.Tensor | None,
+        time: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """TTA over the MTP scales of the selected tokens. Returns the weights over selected tokens `[B, Q, K]`."""
+        """TTA over the MTP scales of the selected tokens. Returns the weights over selected tokens `[B, Q, K]`.
+        `time` `[B, K]` is each selected token's relative time (for the temporal prior), or None."""
         config = self.config
         if config.multiscale in ("single", "multi_a"):
             scales = [window_groups(selection.mask, clips, 1)]
         else:
             scales = [window_groups(selection.mask, clips, w) for w in config.pooling_windows]
 
+        def pooled(scale: PooledScale, values: torch.Tensor | None) -> torch.Tensor | None:
+            return None if values is None else scale.pool(values)
+
         def run(aggregator: QueryAggregator, scale: PooledScale, feats: torch.Tensor) -> torch.Tensor:
-            scale_bias = scale.pool(bias) if bias is not None else None
-            return aggregator(feats, scale.mask, scale_bias, text, text_mask)
+            return aggregator(feats, scale.mask, pooled(scale, bias), text, text_mask, pooled(scale, time))
 
         if config.multiscale == "multi_c":
             per_scale = [
@@ -256,7 +277,8 @@ class LinearVideoTokenizer(nn.Module):
             )
             masks = torch.cat([scale.mask for scale in scales], dim=1)
             scale_bias = torch.cat([scale.pool(bias) for scale in scales], dim=1) if bias is not None else None
-            joint = self.aggregators[0](feats, masks, scale_bias, text, text_mask)
+            scale_time = torch.cat([scale.pool(time) for scale in scales], dim=1) if time is not None else None
+            joint = self.aggregators[0](feats, masks, scale_bias, text, text_mask, scale_time)
             splits = joint.split([scale.num_groups for scale in scales], dim=2)
             return sum(scale.token_weights(w) for scale, w in zip(scales, splits))
         weights = scales[0].token_weights(run(self.aggregators[0], scales[0], features))
@@ -266,6 +288,29 @@ class LinearVideoTokenizer(nn.Module):
         first = config.num_queries[0]
         pooled = [weights.unflatten(1, (q, first // q)).mean(2) for q in config.num_queries]
         return torch.cat(pooled, dim=1)
+
+    def _segment_pooling(
+        self, selection: TopKSelection, clips: torch.Tensor | None, bias: torch.Tensor | None
+    ) -> torch.Tensor:
+        """"SVR only": each MTP scale's windows averaged over `num_queries[i]` equal consecutive segments (a video
+        with fewer windows than queries repeats windows), weighted by sigmoid(significance score) when `bias` (the
+        log-sigmoid scores `[B, K]`) is given, so that the score head still learns. Returns the weights over
+        selected tokens `[B, Q, K]`."""
+        per_scale = []
+        for window, num_queries in zip(self.config.pooling_windows, self.config.num_queries):
+            scale = window_groups(selection.mask, clips, window)
+            valid = scale.mask.sum(1, keepdim=True)  # [B, 1]: real windows come first
+            segment = torch.arange(num_queries, device=valid.device)[None, :, None]  # [1, Q, 1]
+            low = segment * valid[:, :, None] // num_queries  # [B, Q, 1]
+            high = torch.maximum((segment + 1) * valid[:, :, None] // num_queries, low + 1)
+            group = torch.arange(scale.num_groups, device=valid.device)[None, None, :]
+            inside = (group >= low) & (group < high)  # [B, Q, G]
+            logits = torch.zeros(inside.shape, device=inside.device)
+            if bias is not None:
+                logits = logits + scale.pool(bias).float()[:, None, :]
+            logits = logits.masked_fill(~inside, float("-inf"))
+            per_scale.append(scale.token_weights(logits.softmax(dim=-1)))
+        return torch.cat(per_scale, dim=1)
 
     @staticmethod
     def _apply_weights(weights: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:

@@ -88,7 +88,9 @@ class SignificanceScorer(nn.Module):
         self.time_proj = nn.Linear(d, d, bias=False)
         self.space_proj = nn.Linear(d, d, bias=False)
         self.clip_proj = nn.Linear(d, d, bias=False) if config.use_clip_embedding else None
-        self.layers = nn.ModuleList(SpatioTemporalLayer(config) for _ in range(config.num_svr_layers))
+        # Without SVR (the "TTA only" ablation) tokens are only embedded with their positions, never refined.
+        num_layers = config.num_svr_layers if config.use_svr else 0
+        self.layers = nn.ModuleList(SpatioTemporalLayer(config) for _ in range(num_layers))
         self.output_norm = nn.LayerNorm(d, eps=config.layer_norm_eps)
         self.score_head = nn.Linear(d, 1)
         self.gradient_checkpointing = False

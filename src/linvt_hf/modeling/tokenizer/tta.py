@@ -72,14 +72,36 @@ class LinearAggregation(nn.Module):
     def weights(
         self, queries: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor, key_bias: torch.Tensor | None
     ) -> torch.Tensor:
-        """Attention map `[B, Q, G]` in float32: non-negative, rows sum to 1, zero on masked keys."""
+        """Attention map `[B, Q, G]` in float32: non-negative, rows sum to 1, zero on masked keys. `key_bias`
+        (`[B, Q, G]` or broadcastable) is added to every head's logits."""
         q = self.q_proj(self.query_norm(queries)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
         k = self.k_proj(self.key_norm(keys)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
         logits = (q.float() @ k.float().transpose(-1, -2)) / math.sqrt(self.head_dim)  # [B, h, Q, G]
         if key_bias is not None:
-            logits = logits + key_bias.float()[:, None, None, :]
+            logits = logits + key_bias.float()[:, None]
         logits = logits.masked_fill(~key_mask[:, None, None, :], float("-inf"))
         return logits.softmax(dim=-1).mean(dim=1)
+
+
+class TemporalPrior(nn.Module):
+    """A learnable temporal prior on the aggregation logits (`LinVTConfig.temporal_prior`; not in the paper).
+
+    Query j of Q is anchored at the centre of the j-th of Q equal segments of the video; a key at relative time t
+    gets the logit bias `-s * (Q * (t - anchor_j))^2 / 2`, with the strength s >= 0 learned (it can fall to 0).
+    """
+
+    def __init__(self, num_queries: int, strength: float) -> None:
+        super().__init__()
+        self.num_queries = num_queries
+        self.initial_strength = float(strength)
+        self.strength = nn.Parameter(torch.tensor(self.initial_strength))
+
+    def forward(self, key_time: torch.Tensor) -> torch.Tensor:
+        """`key_time` `[B, G]` in [0, 1] -> logit bias `[B, Q, G]` (float32)."""
+        q = self.num_queries
+        anchors = (torch.arange(q, device=key_time.device, dtype=torch.float32) + 0.5) / q
+        distance = (key_time.float()[:, None, :] - anchors[None, :, None]) * q
+        return -0.5 * self.strength.float().clamp(min=0.0) * distance.square()
 
 
 class QueryAggregator(nn.Module):
@@ -90,6 +112,7 @@ class QueryAggregator(nn.Module):
         self.queries = nn.Parameter(torch.zeros(num_queries, config.hidden_size))
         self.layers = nn.ModuleList(TTADecoderLayer(config) for _ in range(config.num_tta_layers))
         self.aggregation = LinearAggregation(config)
+        self.temporal_prior = TemporalPrior(num_queries, config.temporal_prior) if config.temporal_prior > 0 else None
 
     def forward(
         self,
@@ -98,12 +121,18 @@ class QueryAggregator(nn.Module):
         key_bias: torch.Tensor | None,
         text: torch.Tensor | None,
         text_mask: torch.Tensor | None,
+        key_time: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Visual features `[B, G, d]` -> aggregation weights `[B, Q, G]` (float32)."""
+        """Visual features `[B, G, d]` -> aggregation weights `[B, Q, G]` (float32). `key_bias` `[B, G]` is added
+        to every query's logits; `key_time` `[B, G]` (relative time in [0, 1]) feeds the temporal prior."""
         queries = self.queries[None].expand(visual.shape[0], -1, -1).to(visual.dtype)
         for layer in self.layers:
             queries = layer(queries, visual, visual_mask, text, text_mask)
-        return self.aggregation.weights(queries, visual, visual_mask, key_bias)
+        bias = None if key_bias is None else key_bias.float()[:, None, :]
+        if self.temporal_prior is not None and key_time is not None:
+            prior = self.temporal_prior(key_time)
+            bias = prior if bias is None else bias + prior
+        return self.aggregation.weights(queries, visual, visual_mask, bias)
 
 
 class TextConditioner(nn.Module):
