@@ -12,7 +12,7 @@ from transformers import AutoProcessor
 
 import linvt_hf  # noqa: F401  (the package import is what users do before AutoProcessor)
 from linvt_hf.processing.processor import LinVTProcessor, register_processor_auto_classes
-from linvt_hf.testing import BACKBONES, make_tiny_linvt_processor, make_tiny_processor
+from linvt_hf.testing import BACKBONES, make_tiny, make_tiny_linvt_processor, make_tiny_processor
 
 
 VIDEOS = Path(__file__).parent / "data" / "videos"
@@ -309,3 +309,34 @@ def test_bad_construction():
         LinVTProcessor(backbone.image_processor, backbone.tokenizer, backbone_processor_class="LlavaProcessor")
     with pytest.raises(ValueError, match="num_video_tokens"):
         LinVTProcessor.from_backbone_processor(backbone, num_video_tokens=0)
+
+
+@pytest.mark.parametrize("tokenizer_type", ["avg", "llama_vid"])
+@pytest.mark.parametrize("backbone", ["qwen2_vl", "internvl"])
+def test_per_frame_token_counts_match_the_baseline_models(backbone, tokenizer_type, tmp_path):
+    """With `video_tokens_per_frame`, each video takes tokens per real time step, as the baseline tokenizers emit."""
+
+
+    model, linvt = make_tiny(backbone, tokenizer_type=tokenizer_type)
+    per_step = model.config.num_output_tokens(1)
+    linvt.video_tokens_per_frame = per_step
+    rng = np.random.default_rng(0)
+    videos = [rng.integers(0, 256, size=(n, 40, 40, 3), dtype=np.uint8) for n in (4, 8)]
+    texts = [f"{linvt.video_token} a", f"{linvt.video_token} b"]
+    out = linvt(text=texts, videos=videos, padding=True, return_tensors="pt")
+    steps = out["video_frame_mask"].sum(1).tolist()
+    assert steps[0] < steps[1]
+    assert _video_token_counts(linvt, out["input_ids"]) == [per_step * s for s in steps]
+    inputs = {k: v for k, v in out.items() if k != "video_timestamps"}
+    with torch.no_grad():
+        model(**inputs)  # the model finds exactly the tokens its baseline emits for each video
+
+    linvt.save_pretrained(tmp_path)
+    assert LinVTProcessor.from_pretrained(tmp_path).video_tokens_per_frame == per_step
+
+
+def test_video_tokens_per_frame_must_be_a_positive_int():
+    backbone = make_tiny_processor("internvl")
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="video_tokens_per_frame"):
+            LinVTProcessor.from_backbone_processor(backbone, video_tokens_per_frame=bad)

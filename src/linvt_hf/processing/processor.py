@@ -196,6 +196,9 @@ class LinVTProcessor(ProcessorMixin):
         video_processor (`LinVTVideoProcessor`, *optional*): built from the image processor when omitted.
         chat_template (`str`, *optional*): the backbone's chat template.
         num_video_tokens (`int`, defaults to 112): video tokens per video (LinVT's output size).
+        video_tokens_per_frame (`int`, *optional*): for the baseline tokenizers whose output grows with the video
+            (`tokenizer_type="avg"`: 1, `"llama_vid"`: 1 + content tokens): each video then takes this many tokens per
+            sampled time step instead of `num_video_tokens`.
         backbone_processor_class (`str`): the backbone's processor class, e.g. `"Qwen2VLProcessor"`.
         backbone_processor_kwargs (`dict`, *optional*): the backbone processor's other `__init__` arguments (e.g.
             InternVL's `image_seq_length`, LLaVA-OneVision's `num_image_tokens`).
@@ -210,6 +213,7 @@ class LinVTProcessor(ProcessorMixin):
         num_video_tokens: int = DEFAULT_NUM_VIDEO_TOKENS,
         backbone_processor_class: str | None = None,
         backbone_processor_kwargs: dict[str, Any] | None = None,
+        video_tokens_per_frame: int | None = None,
         **kwargs: Any,
     ) -> None:
         if backbone_processor_class is None:
@@ -219,11 +223,16 @@ class LinVTProcessor(ProcessorMixin):
             )
         if not isinstance(num_video_tokens, int) or num_video_tokens < 1:
             raise ValueError(f"num_video_tokens must be a positive int, got {num_video_tokens!r}")
+        if video_tokens_per_frame is not None and (
+            not isinstance(video_tokens_per_frame, int) or isinstance(video_tokens_per_frame, bool) or video_tokens_per_frame < 1
+        ):
+            raise ValueError(f"video_tokens_per_frame must be None or a positive int, got {video_tokens_per_frame!r}")
         self.family = family_of_processor_class(backbone_processor_class)
         if video_processor is None:
             video_processor = LinVTVideoProcessor.from_image_processor(image_processor, self.family)
         super().__init__(image_processor, tokenizer, video_processor, chat_template=chat_template, **kwargs)
         self.num_video_tokens = num_video_tokens
+        self.video_tokens_per_frame = video_tokens_per_frame
         self.backbone_processor_class = backbone_processor_class
         self.backbone_processor_kwargs = dict(backbone_processor_kwargs or {})
 
@@ -260,6 +269,14 @@ class LinVTProcessor(ProcessorMixin):
         """The text one video placeholder expands to: `num_video_tokens` video tokens in the backbone's markers."""
         return self.prompt_format.video_replacement(self._backbone, self.num_video_tokens)
 
+    def video_token_counts(self, video_frame_mask: Any) -> list[int]:
+        """Video tokens each video takes in the prompt, from `video_frame_mask` `[V, T]` (True for real time steps):
+        `num_video_tokens` each, or `video_tokens_per_frame` per real time step when that is set."""
+        mask = np.asarray(video_frame_mask, dtype=bool)
+        if self.video_tokens_per_frame is None:
+            return [self.num_video_tokens] * len(mask)
+        return [self.video_tokens_per_frame * int(row.sum()) for row in mask]
+
     # -------------------------------------------------------------------------------------------- construction
 
     @classmethod
@@ -268,6 +285,7 @@ class LinVTProcessor(ProcessorMixin):
         name_or_path: str,
         num_video_tokens: int = DEFAULT_NUM_VIDEO_TOKENS,
         video_processor_kwargs: dict[str, Any] | None = None,
+        video_tokens_per_frame: int | None = None,
         **kwargs: Any,
     ) -> LinVTProcessor:
         """Load a backbone's processor (Hub name or local folder) and wrap it.
@@ -277,16 +295,25 @@ class LinVTProcessor(ProcessorMixin):
                 `"BAAI/Aquila-VL-2B-llava-qwen"`-style LLaVA-OneVision checkpoints, or a saved folder.
             num_video_tokens (`int`, defaults to 112): video tokens per video.
             video_processor_kwargs (`dict`, *optional*): `LinVTVideoProcessor` options (sampling, shot detector).
+            video_tokens_per_frame (`int`, *optional*): tokens per time step for the baseline tokenizers (see the
+                class docstring); None for LinVT.
             kwargs: passed to `AutoProcessor.from_pretrained` (revision, cache_dir, ...).
         """
         backbone = load_backbone_processor(name_or_path, **kwargs)
-        return cls.from_backbone_processor(backbone, num_video_tokens, **(video_processor_kwargs or {}))
+        return cls.from_backbone_processor(
+            backbone, num_video_tokens, video_tokens_per_frame=video_tokens_per_frame, **(video_processor_kwargs or {})
+        )
 
     @classmethod
     def from_backbone_processor(
-        cls, backbone: ProcessorMixin, num_video_tokens: int = DEFAULT_NUM_VIDEO_TOKENS, **video_processor_kwargs: Any
+        cls,
+        backbone: ProcessorMixin,
+        num_video_tokens: int = DEFAULT_NUM_VIDEO_TOKENS,
+        video_tokens_per_frame: int | None = None,
+        **video_processor_kwargs: Any,
     ) -> LinVTProcessor:
-        """Wrap an already loaded backbone processor (`Qwen2VLProcessor`, `InternVLProcessor`, ...)."""
+        """Wrap an already loaded backbone processor (`Qwen2VLProcessor`, `InternVLProcessor`, ...); keyword
+        arguments other than `video_tokens_per_frame` are `LinVTVideoProcessor` options."""
         family = family_of_processor_class(type(backbone).__name__)
         video_processor = LinVTVideoProcessor.from_image_processor(
             backbone.image_processor, family, **video_processor_kwargs
@@ -297,6 +324,7 @@ class LinVTProcessor(ProcessorMixin):
             video_processor=video_processor,
             chat_template=backbone.chat_template,
             num_video_tokens=num_video_tokens,
+            video_tokens_per_frame=video_tokens_per_frame,
             backbone_processor_class=type(backbone).__name__,
             backbone_processor_kwargs=_backbone_init_kwargs(backbone),
         )
@@ -373,12 +401,17 @@ class LinVTProcessor(ProcessorMixin):
             for key in self.prompt_format.dropped_image_outputs:
                 image_outputs.pop(key, None)
             data.update(image_outputs)
+        video_replacements: list[str] = []
         if video_list:
             video_kwargs = {k: v for k, v in merged["videos_kwargs"].items() if k in _VIDEO_CALL_KWARGS}
             video_kwargs["return_tensors"] = None
             data.update(self.video_processor(video_list, **video_kwargs))
+            video_replacements = [
+                self.prompt_format.video_replacement(backbone, count)
+                for count in self.video_token_counts(data["video_frame_mask"])
+            ]
         if texts is not None:
-            data.update(self._tokenize(texts, image_replacements, [self.video_replacement] * len(video_list), merged))
+            data.update(self._tokenize(texts, image_replacements, video_replacements, merged))
 
         data = {key: value for key, value in data.items() if key not in backbone.unused_input_names}
         return BatchFeature(data=data, tensor_type=return_tensors)
