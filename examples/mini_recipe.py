@@ -3,12 +3,15 @@
 1. Generate the synthetic video QA set (`linvt_hf.data.generate_synthetic_video_qa`): one coloured shape per video
    over 2-4 hard-cut shots; single-frame questions (colour, shape) and time-only questions (direction, size, shots,
    visibility), one-word answers.
-2. Build a tiny Qwen2-VL image-LLM (transformers' own `Qwen2VLForConditionalGeneration`) and pre-train it with the
-   stock `Trainer` on single frames (image QA) and on the training captions as text: the image-LLM LinVT converts.
+2. Build a tiny image-LLM (transformers' own `Qwen2VLForConditionalGeneration`, or with `--backbone internvl`
+   `InternVLForConditionalGeneration`) and pre-train it with the stock `Trainer` on single frames (image QA) and on
+   the training captions as text (with `--text-qa true`, also questions answered from a caption): the image-LLM
+   LinVT converts.
 3. Evaluate it: single-frame questions with the frame as an image; time-only questions with several frames as
    images (the only way an image-LLM sees a video).
 4. Convert it with `from_backbone`; stage 1 (LinVT alone, video captions, cross-entropy + contrastive); stage 2
-   (LoRA on the LLM + LinVT, video QA). Evaluate after each stage on video questions and on image questions.
+   (LoRA on the LLM + LinVT, video QA; `--multi-turn-qa true` asks all of a video's questions in one sample).
+   Evaluate after each stage on video questions and on image questions.
 5. Write `results.json`, print a Markdown table and save the merged LinVT model with its processor.
 
     python examples/mini_recipe.py --output-dir runs/mini --seed 0          # the full run (about 10 min, 2 cores)
@@ -40,7 +43,11 @@ import torch
 from peft import LoraConfig
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import (
+    GotOcr2ImageProcessorPil,
     HfArgumentParser,
+    InternVLForConditionalGeneration,
+    InternVLProcessor,
+    PreTrainedModel,
     Qwen2Tokenizer,
     Qwen2VLForConditionalGeneration,
     Qwen2VLImageProcessorPil,
@@ -50,12 +57,13 @@ from transformers import (
     set_seed,
 )
 
-from linvt_hf import LinVTConfig, LinVTProcessor, LinVTQwen2VLForConditionalGeneration
+from linvt_hf import LinVTConfig, LinVTForConditionalGeneration, LinVTProcessor
+from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
 from linvt_hf.data import SINGLE_FRAME_TYPES, TIME_ONLY_TYPES, generate_synthetic_video_qa
 from linvt_hf.data.synthetic import COLORS, DIRECTIONS, QUESTIONS, SHAPES, SHOT_WORDS, SIZE_TRENDS
 from linvt_hf.processing.processor import instantiate_processor
 from linvt_hf.processing.video_processor import LinVTVideoProcessor
-from linvt_hf.testing.tiny_processors import _QWEN2_VL_TEMPLATE
+from linvt_hf.testing.tiny_processors import _INTERNVL_TEMPLATE, _QWEN2_VL_TEMPLATE
 from linvt_hf.training import (
     CAPTION_PROMPT,
     LinVTTrainer,
@@ -80,7 +88,15 @@ QUESTION_TYPES = SINGLE_FRAME_TYPES + TIME_ONLY_TYPES
 IMAGE_LLM_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "labels")
 LANGUAGE_PROMPT = "Write one sentence about a video."
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+# InternVL's tokenizer names its multimodal tokens (InternVLProcessor reads them as tokenizer attributes).
+INTERNVL_TOKENS = {
+    "start_image_token": "<img>",
+    "end_image_token": "</img>",
+    "context_image_token": "<IMG_CONTEXT>",
+    "video_token": "<video>",
+}
+BACKBONES = ("internvl", "qwen2_vl")
 
 
 @dataclass
@@ -88,6 +104,10 @@ class RecipeArguments:
     """Settings of the miniature recipe; the defaults are the documented full run."""
 
     output_dir: str = field(default="mini_recipe_output", metadata={"help": "where data, results and models go"})
+    backbone: str = field(
+        default="qwen2_vl",
+        metadata={"help": "image-LLM family: internvl (InternViT, absolute position embeddings) or qwen2_vl"},
+    )
     seed: int = field(default=0, metadata={"help": "seeds the data, the initialisation and the data order"})
     smoke: bool = field(default=False, metadata={"help": "a seconds-long run on a toy set (for CI)"})
     num_threads: int = field(default=2, metadata={"help": "torch CPU threads"})
@@ -107,20 +127,28 @@ class RecipeArguments:
     linvt_layers: int = 1
     num_queries: str = field(default="8,4,4", metadata={"help": "LinVT queries per scale (windows 1, 2, 4)"})
     top_k_tokens: int = 96
+    temporal_prior: float = field(default=0.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"})
     batch_size: int = 16
     image_llm_steps: int = 1500
     image_llm_lr: float = 1e-3
     language_data: bool = field(default=True, metadata={"help": "also train the image-LLM on the captions as text"})
-    blind_qa: bool = field(default=False, metadata={"help": "and on the time-only questions without their videos"})
+    text_qa: bool = field(
+        default=False, metadata={"help": "and on reading comprehension: a caption, then a time-only question on it"}
+    )
     stage1_steps: int = 60
     stage1_lr: float = 1e-3
     contrastive_weight: float = 0.5
     stage2_steps: int = 600
+    multi_turn_qa: bool = field(
+        default=False, metadata={"help": "stage 2 samples hold all questions of a video as one multi-turn chat"}
+    )
     stage2_lr: float = 3e-3
     lora_rank: int = 16
     eval_batch_size: int = 32
 
     def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if self.smoke:
             self.num_train_videos, self.num_validation_videos = 6, 3
             self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 1, 2
@@ -129,6 +157,11 @@ class RecipeArguments:
     @property
     def queries(self) -> list[int]:
         return [int(n) for n in self.num_queries.split(",")]
+
+    @property
+    def tokens_per_frame(self) -> int:
+        """Vision tokens per frame: patches of `patch_size`, merged 2x2 (Qwen2-VL) or pixel-shuffled 0.5 (InternVL)."""
+        return (self.frame_size // self.patch_size // 2) ** 2
 
 
 # ---------------------------------------------------------------------------------------------------- model + data
@@ -139,41 +172,58 @@ def synthetic_vocabulary() -> list[str]:
     return questions + [CAPTION_PROMPT, LANGUAGE_PROMPT, " ".join(words), *words]
 
 
-def build_tokenizer(corpus: list[str]) -> Qwen2Tokenizer:
-    """A byte-level BPE (Qwen2-style) in which every answer word and question word is one token."""
+def build_tokenizer(corpus: list[str], backbone: str) -> Qwen2Tokenizer:
+    """A byte-level BPE (Qwen2-style) in which every answer word and question word is one token, with `backbone`'s
+    special tokens."""
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     trainer = trainers.BpeTrainer(vocab_size=1000, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     bpe.train_from_iterator(corpus * 8, trainer)
     model = json.loads(bpe.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    named = INTERNVL_TOKENS if backbone == "internvl" else {}
+    vision_tokens = tuple(named.values()) or QWEN2_VL_TOKENS
     tokenizer = Qwen2Tokenizer(
         vocab=model["vocab"],
         merges=merges,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         unk_token=None,
-        extra_special_tokens=list(VISION_TOKENS),
+        extra_special_tokens=named or list(vision_tokens),
         model_max_length=4096,
     )
-    tokenizer.add_tokens(list(SPECIAL_TOKENS + VISION_TOKENS), special_tokens=True)
+    tokenizer.add_tokens(list(SPECIAL_TOKENS + vision_tokens), special_tokens=True)
     return tokenizer
 
 
 def build_processor(args: RecipeArguments) -> LinVTProcessor:
-    """A real `Qwen2VLProcessor` (synthetic-vocabulary tokenizer, `frame_size` images) wrapped in `LinVTProcessor`."""
-    pixels = args.frame_size * args.frame_size
-    # max_pixels a little above the target: with min == max, smart_resize's floor(96 / 1.714 / 28) can round 2 down to 1.
-    image_processor = Qwen2VLImageProcessorPil(
-        min_pixels=pixels, max_pixels=int(pixels * 1.2), patch_size=args.patch_size, merge_size=2
-    )
-    video_processor = LinVTVideoProcessor.from_image_processor(image_processor, "qwen2_vl")
+    """The backbone's real processor (`InternVLProcessor` or `Qwen2VLProcessor`; synthetic-vocabulary tokenizer,
+    `frame_size` images) wrapped in `LinVTProcessor`."""
+    tokenizer = build_tokenizer(synthetic_vocabulary(), args.backbone)
+    if args.backbone == "internvl":
+        # One tile per image, as per frame: InternVLProcessor turns tiling on by default, max_patches=1 keeps the
+        # image-LLM's images and LinVT's frames the same `frame_size` square, normalised as InternVL normalises.
+        image_processor = GotOcr2ImageProcessorPil(
+            size={"height": args.frame_size, "width": args.frame_size},
+            crop_to_patches=False,
+            min_patches=1,
+            max_patches=1,
+            image_mean=[0.485, 0.456, 0.406],
+            image_std=[0.229, 0.224, 0.225],
+        )
+        extra = {"image_seq_length": args.tokens_per_frame}
+        processor_class, template = InternVLProcessor, _INTERNVL_TEMPLATE
+    else:
+        pixels = args.frame_size * args.frame_size
+        # max_pixels a little above the target: with min == max, smart_resize's floor can round 2 down to 1.
+        image_processor = Qwen2VLImageProcessorPil(
+            min_pixels=pixels, max_pixels=int(pixels * 1.2), patch_size=args.patch_size, merge_size=2
+        )
+        extra = {}
+        processor_class, template = Qwen2VLProcessor, _QWEN2_VL_TEMPLATE
+    video_processor = LinVTVideoProcessor.from_image_processor(image_processor, args.backbone)
     backbone = instantiate_processor(
-        Qwen2VLProcessor,
-        image_processor,
-        build_tokenizer(synthetic_vocabulary()),
-        video_processor,
-        chat_template=_QWEN2_VL_TEMPLATE,
+        processor_class, image_processor, tokenizer, video_processor, chat_template=template, **extra
     )
     return LinVTProcessor.from_backbone_processor(
         backbone,
@@ -185,14 +235,16 @@ def build_processor(args: RecipeArguments) -> LinVTProcessor:
     )
 
 
-def build_image_llm(args: RecipeArguments, processor: LinVTProcessor) -> Qwen2VLForConditionalGeneration:
-    """A randomly initialised Qwen2-VL at toy sizes, matching `processor`'s tokenizer."""
+def build_image_llm(args: RecipeArguments, processor: LinVTProcessor) -> PreTrainedModel:
+    """A randomly initialised image-LLM of `args.backbone` at toy sizes, matching `processor`'s tokenizer."""
     tokenizer = processor.tokenizer
     token = tokenizer.convert_tokens_to_ids
-    head_dim = args.hidden_size // 4
-    # M-RoPE splits head_dim / 2 rotary frequencies over (time, height, width) as Qwen2-VL does (16/24/24 of 64).
-    spatial = 3 * head_dim // 16
-    rope = {"rope_type": "default", "mrope_section": [head_dim // 2 - 2 * spatial, spatial, spatial]}
+    rope: dict[str, Any] = {"rope_type": "default"}
+    if args.backbone == "qwen2_vl":
+        # M-RoPE splits head_dim / 2 rotary frequencies over (time, height, width) as Qwen2-VL does (16/24/24 of 64).
+        head_dim = args.hidden_size // 4
+        spatial = 3 * head_dim // 16
+        rope["mrope_section"] = [head_dim // 2 - 2 * spatial, spatial, spatial]
     text = dict(
         vocab_size=len(tokenizer),
         hidden_size=args.hidden_size,
@@ -206,6 +258,26 @@ def build_image_llm(args: RecipeArguments, processor: LinVTProcessor) -> Qwen2VL
         pad_token_id=tokenizer.pad_token_id,
         rope_parameters={**rope, "rope_theta": 10000.0},
     )
+    if args.backbone == "internvl":
+        # InternViT (learned absolute position embeddings), pixel shuffle 0.5, MLP projector, Qwen2 LLM.
+        config = InternVLForConditionalGeneration.config_class(
+            vision_config=dict(
+                hidden_size=args.vision_width,
+                intermediate_size=2 * args.vision_width,
+                num_hidden_layers=args.vision_depth,
+                num_attention_heads=4,
+                image_size=[args.frame_size, args.frame_size],
+                patch_size=[args.patch_size, args.patch_size],
+            ),
+            text_config=dict(model_type="qwen2", **text),
+            image_token_id=token("<IMG_CONTEXT>"),
+            image_seq_length=args.tokens_per_frame,
+            downsample_ratio=0.5,
+        )
+        model: PreTrainedModel = InternVLForConditionalGeneration(config)
+        model.generation_config.pad_token_id = tokenizer.pad_token_id
+        model.generation_config.eos_token_id = token("<|im_end|>")
+        return model
     vision = dict(
         depth=args.vision_depth,
         embed_dim=args.vision_width,
@@ -237,6 +309,7 @@ def linvt_config(args: RecipeArguments) -> LinVTConfig:
         top_k_tokens=args.top_k_tokens,
         num_queries=args.queries,
         pooling_windows=[1, 2, 4][: len(args.queries)],
+        temporal_prior=args.temporal_prior,
     )
 
 
@@ -277,20 +350,24 @@ def image_llm_collator(collator: VideoInstructionCollator) -> Callable[[list[dic
     return collate
 
 
-def write_language_data(data_dir: Path, blind_qa: bool = False) -> Path:
-    """The image-LLM's text-only data: the training captions, as text alone, so that its LLM knows the words of the
-    domain, as a real image-LLM's LLM does before it ever sees a video. With `blind_qa`, also the training videos'
-    time-only questions WITHOUT their videos: the LLM then knows which words answer which question (from text alone
-    it can do no better than the answer prior)."""
+def write_language_data(data_dir: Path, text_qa: bool = False) -> Path:
+    """The image-LLM's text-only data, so that its LLM knows the language of the domain as a real image-LLM's LLM
+    does before it ever sees a video: each training caption as text and, with `text_qa`, reading comprehension on
+    it (the caption, then each of its video's time-only questions, answered in one word). The LLM then knows how
+    to answer these questions from a description (without it, the answer words of time-only questions are never
+    an output before stage 2); it never sees their videos, so turning what a video shows into that description is
+    left to LinVT and stage 2."""
     path = data_dir / "train_language.jsonl"
+    captions = {record["video"]: record["caption"] for record in read_jsonl(data_dir / "train_captions.jsonl")}
     with open(path, "w") as handle:
-        for record in read_jsonl(data_dir / "train_captions.jsonl"):
-            turns = [{"from": "human", "value": LANGUAGE_PROMPT}, {"from": "gpt", "value": record["caption"]}]
-            handle.write(json.dumps({"id": record["id"] + "-text", "conversations": turns}) + "\n")
-        for record in read_jsonl(data_dir / "train_qa.jsonl") if blind_qa else []:
+        for video, caption in captions.items():
+            turns = [{"from": "human", "value": LANGUAGE_PROMPT}, {"from": "gpt", "value": caption}]
+            handle.write(json.dumps({"id": f"{video}-text", "conversations": turns}) + "\n")
+        for record in read_jsonl(data_dir / "train_qa.jsonl") if text_qa else []:
             if record["question_type"] in TIME_ONLY_TYPES:
-                turns = [{"from": "human", "value": question_text(record)}, record["conversations"][1]]
-                handle.write(json.dumps({"id": record["id"] + "-blind", "conversations": turns}) + "\n")
+                question = f"{captions[record['video']]}\n{question_text(record)}"
+                turns = [{"from": "human", "value": question}, record["conversations"][1]]
+                handle.write(json.dumps({"id": record["id"] + "-text", "conversations": turns}) + "\n")
     return path
 
 
@@ -298,7 +375,7 @@ def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
     """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language)."""
     files = [str(data_dir / "train_image_qa.jsonl")]
     if args.language_data:
-        files.append(str(write_language_data(data_dir, args.blind_qa)))
+        files.append(str(write_language_data(data_dir, args.text_qa)))
     dataset = load_video_instruction_data(files)
     collator = VideoInstructionCollator(processor, video_root=data_dir)
     trainer = Trainer(
@@ -323,14 +400,35 @@ def train_stage1(args, model, processor, data_dir: Path) -> None:
     trainer.train()
 
 
-def train_stage2(args, model, processor, data_dir: Path) -> LinVTQwen2VLForConditionalGeneration:
+def write_multi_turn_qa(data_dir: Path, seed: int) -> Path:
+    """The training QA regrouped per video: one chat whose turns ask all of the video's questions, in a seeded random
+    order (the first turn holds the video and the question that conditions TTA). One decoded video then teaches
+    every answer about it."""
+    path = data_dir / "train_qa_multi_turn.jsonl"
+    by_video: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in read_jsonl(data_dir / "train_qa.jsonl"):
+        by_video[record["video"]].append(record)
+    rng = np.random.default_rng(seed)
+    with open(path, "w") as handle:
+        for video, records in by_video.items():
+            turns = []
+            for i in rng.permutation(len(records)):
+                question = question_text(records[i])
+                turns.append({"from": "human", "value": f"<video>\n{question}" if not turns else question})
+                turns.append(records[i]["conversations"][1])
+            handle.write(json.dumps({"id": f"{video}-all", "video": video, "conversations": turns}) + "\n")
+    return path
+
+
+def train_stage2(args, model, processor, data_dir: Path) -> LinVTForConditionalGeneration:
     """Stage 2: LoRA on the LLM + LinVT, on video QA; returns the merged model."""
     lora = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0)
     peft_model = prepare_stage2(model, lora)
+    qa = write_multi_turn_qa(data_dir, args.seed) if args.multi_turn_qa else data_dir / "train_qa.jsonl"
     trainer = LinVTTrainer(
         model=peft_model,
         args=training_arguments(args, "stage2", args.stage2_steps, args.stage2_lr),
-        train_dataset=load_video_instruction_data(str(data_dir / "train_qa.jsonl")),
+        train_dataset=load_video_instruction_data(str(qa)),
         data_collator=video_collator(args, processor, data_dir),
     )
     trainer.train()
@@ -452,16 +550,17 @@ def model_card(results: dict[str, Any]) -> str:
     """The model card of the recipe's final model: what it is, how to reproduce it, how well it does."""
     arguments = results["arguments"]
     final = next(row["scores"] for row in reversed(results["evaluations"]) if "time_only" in row["scores"])
+    family = {"qwen2_vl": "Qwen2-VL", "internvl": "InternVL"}[arguments["backbone"]]
     return f"""---
 license: apache-2.0
 library_name: transformers
 pipeline_tag: video-text-to-text
-tags: [linvt, video-llm, qwen2_vl, synthetic, demo]
+tags: [linvt, video-llm, {arguments["backbone"]}, synthetic, demo]
 ---
 
-# LinVT demo model (tiny Qwen2-VL + LinVT, synthetic shapes)
+# LinVT demo model (tiny {family} + LinVT, synthetic shapes)
 
-A toy video-LLM made by the LinVT recipe in miniature (`examples/mini_recipe.py` of linvt-hf): a tiny Qwen2-VL
+A toy video-LLM made by the LinVT recipe in miniature (`examples/mini_recipe.py` of linvt-hf): a tiny {family}
 image-LLM ({results["num_parameters"] / 1e6:.2f}M parameters with LinVT, {results["model_size_bytes"] / 2**20:.1f} MB)
 trained on single frames, then converted with LinVT and trained in the paper's two stages on the synthetic shapes set
 (`linvt_hf.data.generate_synthetic_video_qa`). Asked about a video, it answers in one word: the object's colour or
@@ -548,7 +647,9 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     clock.lap("image_llm_eval")
 
     set_seed(args.seed)
-    model = LinVTQwen2VLForConditionalGeneration.from_backbone(image_llm, linvt_config=linvt_config(args))
+    model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
+        image_llm, linvt_config=linvt_config(args), video_token_id=processor.video_token_id
+    )
     train_stage1(args, model, processor, data_dir)
     clock.lap("stage1_training")
     record("LinVT stage 1", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))

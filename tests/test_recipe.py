@@ -45,6 +45,42 @@ def test_smoke_run_end_to_end(tmp_path):
     assert processor.num_video_tokens == model.config.num_video_tokens
 
 
+def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
+    """The ablation's recipe settings: InternVL image-LLM, reading-comprehension text data, temporal prior."""
+    recipe = load_recipe()
+    argv = ["--output-dir", str(tmp_path), "--smoke", "--backbone", "internvl", "--text-qa", "true",
+            "--temporal-prior", "2.0", "--multi-turn-qa", "true"]
+    results = recipe.main(argv)
+    assert results["arguments"]["backbone"] == "internvl"
+
+    # Stage 2's multi-turn samples: every question of a video, once, in one chat; the video only in the first turn.
+    qa = [json.loads(line) for line in open(tmp_path / "data" / "train_qa.jsonl")]
+    chats = [json.loads(line) for line in open(tmp_path / "data" / "train_qa_multi_turn.jsonl")]
+    assert len(chats) == len({r["video"] for r in qa})
+    for chat in chats:
+        asked = [t["value"].replace("<video>\n", "") for t in chat["conversations"][0::2]]
+        expected = [r["conversations"][0]["value"].replace("<video>\n", "") for r in qa if r["video"] == chat["video"]]
+        assert sorted(asked) == sorted(expected)
+        assert [t["value"].startswith("<video>") for t in chat["conversations"][0::2]] == [True] + [False] * (len(asked) - 1)
+
+    language = [json.loads(line) for line in open(tmp_path / "data" / "train_language.jsonl")]
+    captions = {json.loads(line)["caption"] for line in open(tmp_path / "data" / "train_captions.jsonl")}
+    reading = [r for r in language if "\n" in r["conversations"][0]["value"]]
+    assert reading and all(r["conversations"][0]["value"].split("\n")[0] in captions for r in reading)
+
+    model = linvt_hf.LinVTInternVLForConditionalGeneration.from_pretrained(tmp_path / "final_model")
+    assert model.config.temporal_prior == 2.0
+    assert all(a.temporal_prior is not None for a in model.linvt.aggregators)
+    processor = linvt_hf.LinVTProcessor.from_pretrained(tmp_path / "final_model")
+    assert processor.family == "internvl" and processor.num_video_tokens == model.config.num_video_tokens
+
+
+def test_unknown_backbone_is_refused():
+    recipe = load_recipe()
+    with pytest.raises(ValueError, match="backbone must be one of"):
+        recipe.RecipeArguments(backbone="llava")
+
+
 @pytest.fixture(scope="module")
 def demo_pipeline():
     from transformers import pipeline
