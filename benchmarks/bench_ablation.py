@@ -109,7 +109,9 @@ def run_variant(
     import torch
     from transformers import AutoModelForImageTextToText, set_seed
 
+    from linvt_hf import LinVTConfig
     from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
+    from linvt_hf.modeling.configuration_linvt import linvt_settings
 
     recipe = load_recipe()
     args = recipe_arguments(recipe, output_dir, smoke, seed, stage2_steps, threads, settings)
@@ -119,10 +121,7 @@ def run_variant(
     started = time.perf_counter()
     processor = recipe.build_processor(args)
     image_llm = AutoModelForImageTextToText.from_pretrained(Path(output_dir) / "image_llm")
-    config = recipe.linvt_config(args)
-    for key, value in VARIANTS[variant].items():
-        setattr(config, key, value)
-    config.validate()
+    config = LinVTConfig(**{**linvt_settings(recipe.linvt_config(args)), **VARIANTS[variant]})
     if config.tokenizer_type != "linvt":
         processor.video_tokens_per_frame = config.num_output_tokens(1)
     set_seed(seed)

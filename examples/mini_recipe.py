@@ -400,11 +400,13 @@ def train_stage1(args, model, processor, data_dir: Path) -> None:
     trainer.train()
 
 
-def write_multi_turn_qa(data_dir: Path, seed: int) -> Path:
+def write_multi_turn_qa(data_dir: Path, seed: int, output: Path) -> Path:
     """The training QA regrouped per video: one chat whose turns ask all of the video's questions, in a seeded random
     order (the first turn holds the video and the question that conditions TTA). One decoded video then teaches
-    every answer about it."""
-    path = data_dir / "train_qa_multi_turn.jsonl"
+    every answer about it. Written to `output` (the run's own folder: runs may share `data_dir`), video paths stay
+    relative to `data_dir`."""
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
     by_video: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in read_jsonl(data_dir / "train_qa.jsonl"):
         by_video[record["video"]].append(record)
@@ -424,7 +426,9 @@ def train_stage2(args, model, processor, data_dir: Path) -> LinVTForConditionalG
     """Stage 2: LoRA on the LLM + LinVT, on video QA; returns the merged model."""
     lora = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0)
     peft_model = prepare_stage2(model, lora)
-    qa = write_multi_turn_qa(data_dir, args.seed) if args.multi_turn_qa else data_dir / "train_qa.jsonl"
+    qa = data_dir / "train_qa.jsonl"
+    if args.multi_turn_qa:
+        qa = write_multi_turn_qa(data_dir, args.seed, Path(args.output_dir) / "train_qa_multi_turn.jsonl")
     trainer = LinVTTrainer(
         model=peft_model,
         args=training_arguments(args, "stage2", args.stage2_steps, args.stage2_lr),

@@ -55,7 +55,7 @@ def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
 
     # Stage 2's multi-turn samples: every question of a video, once, in one chat; the video only in the first turn.
     qa = [json.loads(line) for line in open(tmp_path / "data" / "train_qa.jsonl")]
-    chats = [json.loads(line) for line in open(tmp_path / "data" / "train_qa_multi_turn.jsonl")]
+    chats = [json.loads(line) for line in open(tmp_path / "train_qa_multi_turn.jsonl")]
     assert len(chats) == len({r["video"] for r in qa})
     for chat in chats:
         asked = [t["value"].replace("<video>\n", "") for t in chat["conversations"][0::2]]
