@@ -63,7 +63,7 @@ from linvt_hf.data import SINGLE_FRAME_TYPES, TIME_ONLY_TYPES, generate_syntheti
 from linvt_hf.data.synthetic import COLORS, DIRECTIONS, QUESTIONS, SHAPES, SHOT_WORDS, SIZE_TRENDS
 from linvt_hf.processing.processor import instantiate_processor
 from linvt_hf.processing.video_processor import LinVTVideoProcessor
-from linvt_hf.testing.tiny_processors import _INTERNVL_TEMPLATE, _QWEN2_VL_TEMPLATE
+from linvt_hf.testing.tiny_processors import _INTERNVL_TEMPLATE, _QWEN2_VL_TEMPLATE, qwen2_tokenizer_for
 from linvt_hf.training import (
     CAPTION_PROMPT,
     LinVTTrainer,
@@ -87,15 +87,6 @@ QUESTION_TYPES = SINGLE_FRAME_TYPES + TIME_ONLY_TYPES
 # The image-LLM's own forward inputs (the collator also returns LinVT's masks, which it does not take).
 IMAGE_LLM_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "labels")
 LANGUAGE_PROMPT = "Write one sentence about a video."
-SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-QWEN2_VL_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
-# InternVL's tokenizer names its multimodal tokens (InternVLProcessor reads them as tokenizer attributes).
-INTERNVL_TOKENS = {
-    "start_image_token": "<img>",
-    "end_image_token": "</img>",
-    "context_image_token": "<IMG_CONTEXT>",
-    "video_token": "<video>",
-}
 BACKBONES = ("internvl", "qwen2_vl")
 
 
@@ -181,19 +172,7 @@ def build_tokenizer(corpus: list[str], backbone: str) -> Qwen2Tokenizer:
     bpe.train_from_iterator(corpus * 8, trainer)
     model = json.loads(bpe.to_str())["model"]
     merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
-    named = INTERNVL_TOKENS if backbone == "internvl" else {}
-    vision_tokens = tuple(named.values()) or QWEN2_VL_TOKENS
-    tokenizer = Qwen2Tokenizer(
-        vocab=model["vocab"],
-        merges=merges,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        unk_token=None,
-        extra_special_tokens=named or list(vision_tokens),
-        model_max_length=4096,
-    )
-    tokenizer.add_tokens(list(SPECIAL_TOKENS + vision_tokens), special_tokens=True)
-    return tokenizer
+    return qwen2_tokenizer_for(backbone, model["vocab"], merges)
 
 
 def build_processor(args: RecipeArguments) -> LinVTProcessor:

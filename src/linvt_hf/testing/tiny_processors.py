@@ -117,6 +117,14 @@ def _bpe_vocab_and_merges() -> tuple[dict[str, int], tuple[tuple[str, str], ...]
 def make_tiny_tokenizer(backbone: str) -> Qwen2Tokenizer:
     """A small Qwen2 tokenizer with the special tokens (and named multimodal tokens) of `backbone`'s tokenizer."""
     vocab, merges = _bpe_vocab_and_merges()
+    return qwen2_tokenizer_for(backbone, dict(vocab), list(merges))
+
+
+def qwen2_tokenizer_for(
+    backbone: str, vocab: dict[str, int], merges: list[tuple[str, str]]
+) -> Qwen2Tokenizer:
+    """A `Qwen2Tokenizer` over a byte-level BPE (`vocab`, `merges`) with the ChatML tokens and `backbone`'s own
+    multimodal tokens (named as its processor reads them, e.g. InternVL's `context_image_token`)."""
     named: dict[str, str]
     if backbone in ("qwen2_vl", "qwen2_5_vl"):
         extra = _QWEN_VISION_TOKENS
@@ -135,8 +143,8 @@ def make_tiny_tokenizer(backbone: str) -> Qwen2Tokenizer:
     else:
         raise ValueError(f"unknown backbone {backbone!r}; known: {BACKBONES}")
     tokenizer = Qwen2Tokenizer(
-        vocab=dict(vocab),
-        merges=list(merges),
+        vocab=vocab,
+        merges=merges,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         unk_token=None,
@@ -240,4 +248,5 @@ __all__ = [
     "make_tiny_linvt_processor",
     "make_tiny_processor",
     "make_tiny_tokenizer",
+    "qwen2_tokenizer_for",
 ]
