@@ -9,7 +9,16 @@ import pytest
 
 from linvt_hf import load_video
 from linvt_hf.data import generate_synthetic_video_qa
-from linvt_hf.data.synthetic import COLORS, random_spec, render_frames
+from linvt_hf.data.synthetic import (
+    BACKGROUND_NAMES,
+    BACKGROUNDS,
+    COLORS,
+    COLUMN_WORDS,
+    IMAGE_TYPES,
+    ROW_WORDS,
+    random_spec,
+    render_frames,
+)
 
 
 def object_pixels(frame: np.ndarray, color: str) -> np.ndarray:
@@ -58,3 +67,32 @@ def test_refuses_to_overwrite_a_generated_set(tmp_path):
     with pytest.raises(FileExistsError, match="overwrite=True"):
         generate_synthetic_video_qa(tmp_path, num_train=1, num_validation=0)
     generate_synthetic_video_qa(tmp_path, num_train=1, num_validation=0, overwrite=True)
+
+
+def test_still_frames_answer_what_their_pixels_show(tmp_path):
+    """Every frame question of the image set agrees with its frame: the object's presence, colour, which third of
+    the frame its centre lies in, big or small, the background's colour."""
+    files = generate_synthetic_video_qa(tmp_path, num_train=12, num_validation=0, seed=5)
+    records = [json.loads(line) for line in files["train_image_qa"].read_text().splitlines()]
+    answers: dict[str, dict[str, str]] = {}
+    for record in records:
+        assert record["conversations"][0]["value"].startswith("<image>\n")
+        answers.setdefault(record["image"], {})[record["question_type"]] = record["conversations"][1]["value"]
+    assert len(answers) == 24  # two frames per video
+    kinds = {kind for per_image in answers.values() for kind in per_image}
+    assert kinds == set(IMAGE_TYPES)
+    for image, per_image in answers.items():
+        frame = np.load(tmp_path / image)
+        assert tuple(frame[0, 0]) == BACKGROUNDS[BACKGROUND_NAMES.index(per_image["background"])]
+        if per_image["presence"] == "no":
+            assert set(per_image) == {"presence", "background"}
+            assert not any(len(object_pixels(frame, color)) for color in COLORS)
+            continue
+        pixels = object_pixels(frame, per_image["color"])
+        assert len(pixels) > 20
+        y, x = pixels.mean(0) / frame.shape[0]
+        # The centroid of the visible part sits in the answered third, give or take clipping at the frame's edge.
+        assert abs(x - (COLUMN_WORDS.index(per_image["column"]) + 0.5) / 3) < 0.3
+        assert abs(y - (ROW_WORDS.index(per_image["row"]) + 0.5) / 3) < 0.3
+        radius = np.sqrt(len(pixels) / np.pi) / frame.shape[0]
+        assert (radius > 0.13) if per_image["scale"] == "big" else (radius < 0.22)

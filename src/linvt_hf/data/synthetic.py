@@ -9,10 +9,14 @@ absent from the first shot (it "appears") or from the last (it "disappears"). Qu
 - time-only questions (no single frame can answer them): which way it moves, whether it grows or shrinks, how many
   shots the video has, whether it appears or disappears.
 
+Still frames (two per video) carry what one picture shows, for pre-training the image-LLM that LinVT later wraps:
+colour and shape, and the frame questions (is the object there, is it left/center/right and top/middle/bottom, is
+it big or small, what colour is the background). Each time-only answer follows from these frame answers over time.
+
 Records are written in the LLaVA / VideoChat2 instruction format, one JSON object per line:
 `{"id", "video", "conversations": [{"from": "human", "value": "<video>\\n..."}, {"from": "gpt", "value": ...}],
-"question_type", "answerable_from"}` for QA, and `{"id", "video", "caption"}` for stage-1 captions; still images
-(single frames with their single-frame questions) for pre-training the image-LLM that LinVT later wraps.
+"question_type", "answerable_from"}` for QA, and `{"id", "video", "caption"}` for stage-1 captions; image QA records
+(`"image"`: a `.npy` frame) for the still frames.
 """
 
 from __future__ import annotations
@@ -36,7 +40,17 @@ DIRECTIONS: dict[str, tuple[float, float]] = {"left": (0.0, -1.0), "right": (0.0
 SIZE_TRENDS = ("grows", "shrinks")
 VISIBILITY = ("stays", "appears", "disappears")
 SHOT_WORDS = {2: "two", 3: "three", 4: "four"}
-BACKGROUNDS = ((70, 70, 70), (150, 110, 90), (90, 130, 150), (140, 140, 100), (110, 90, 140), (170, 170, 170))
+# Dark backgrounds under bright, saturated objects: a tiny vision encoder can tell object from background by
+# brightness alone, as a real one tells them apart by what they are.
+BACKGROUNDS = ((35, 35, 35), (70, 40, 20), (15, 55, 60), (55, 55, 15), (50, 20, 65), (20, 25, 80))
+BACKGROUND_NAMES = ("gray", "brown", "teal", "olive", "purple", "navy")
+# Where the object is in a frame: thirds of the frame along each axis; "big" from this radius (mid-range).
+COLUMN_WORDS = ("left", "center", "right")
+ROW_WORDS = ("top", "middle", "bottom")
+BIG_RADIUS = 0.18
+# The object's radius goes from RADII[0] to RADII[1] (or back) over the video, its centre moves by TRAVEL.
+RADII = (0.12, 0.24)
+TRAVEL = 0.6
 
 QUESTIONS = {
     "color": "What color is the shape?",
@@ -46,8 +60,17 @@ QUESTIONS = {
     "shots": "How many shots does the video have?",
     "visibility": "Does the {color} {shape} appear or disappear?",
 }
+# What one still frame shows, asked of the image-LLM only (a video's answer to these changes over time).
+FRAME_QUESTIONS = {
+    "presence": "Is there a shape in the picture?",
+    "background": "What color is the background?",
+    "column": "Is the shape on the left, in the center or on the right?",
+    "row": "Is the shape at the top, in the middle or at the bottom?",
+    "scale": "Is the shape big or small?",
+}
 SINGLE_FRAME_TYPES = ("color", "shape")
 TIME_ONLY_TYPES = ("direction", "size", "shots", "visibility")
+IMAGE_TYPES = SINGLE_FRAME_TYPES + tuple(FRAME_QUESTIONS)
 
 
 @dataclass(frozen=True)
@@ -108,26 +131,57 @@ def random_spec(rng: np.random.Generator, name: str, min_shot: int = 6, max_shot
     )
 
 
-def render_frames(spec: VideoSpec, size: int = 96) -> np.ndarray:
-    """The video's frames, uint8 `[T, size, size, 3]`."""
-    total = spec.num_frames
-    frames = np.empty((total, size, size, 3), dtype=np.uint8)
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+@dataclass(frozen=True)
+class FrameState:
+    """What frame `index` of a video shows: its background, whether the object is in it, where and how big
+    (centre and radius in fractions of the frame side)."""
+
+    background: int
+    shown: bool
+    center: tuple[float, float]
+    radius: float
+
+    def answers(self, spec: VideoSpec) -> dict[str, str]:
+        """The answers to `FRAME_QUESTIONS` (and, when the object is shown, colour and shape) for this frame."""
+        answers = {"presence": "yes" if self.shown else "no", "background": BACKGROUND_NAMES[self.background]}
+        if self.shown:
+            third = lambda v: min(max(int(v * 3), 0), 2)  # noqa: E731
+            answers |= {
+                "color": spec.color,
+                "shape": spec.shape,
+                "column": COLUMN_WORDS[third(self.center[1])],
+                "row": ROW_WORDS[third(self.center[0])],
+                "scale": "big" if self.radius >= BIG_RADIUS else "small",
+            }
+        return answers
+
+
+def frame_states(spec: VideoSpec) -> list[FrameState]:
+    """Every frame's `FrameState`, in order."""
     dy, dx = DIRECTIONS[spec.direction]
-    index = 0
+    states = []
     for shot, (length, background) in enumerate(zip(spec.shot_lengths, spec.backgrounds)):
         hidden = (spec.visibility == "appears" and shot == 0) or (
             spec.visibility == "disappears" and shot == len(spec.shot_lengths) - 1
         )
         for _ in range(length):
-            progress = index / max(total - 1, 1)
-            frame = frames[index]
-            frame[:] = BACKGROUNDS[background]
-            if not hidden:
-                cy, cx = spec.start[0] + 0.6 * dy * progress, spec.start[1] + 0.6 * dx * progress
-                radius = 0.08 + 0.1 * (progress if spec.size_trend == "grows" else 1.0 - progress)
-                frame[shape_mask(spec.shape, yy - cy, xx - cx, radius)] = COLORS[spec.color]
-            index += 1
+            progress = len(states) / max(spec.num_frames - 1, 1)
+            center = (spec.start[0] + TRAVEL * dy * progress, spec.start[1] + TRAVEL * dx * progress)
+            grown = progress if spec.size_trend == "grows" else 1.0 - progress
+            radius = RADII[0] + (RADII[1] - RADII[0]) * grown
+            states.append(FrameState(background, not hidden, center, radius))
+    return states
+
+
+def render_frames(spec: VideoSpec, size: int = 96) -> np.ndarray:
+    """The video's frames, uint8 `[T, size, size, 3]`."""
+    frames = np.empty((spec.num_frames, size, size, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    for frame, state in zip(frames, frame_states(spec)):
+        frame[:] = BACKGROUNDS[state.background]
+        if state.shown:
+            cy, cx = state.center
+            frame[shape_mask(spec.shape, yy - cy, xx - cx, state.radius)] = COLORS[spec.color]
     return frames
 
 
@@ -223,19 +277,26 @@ def generate_synthetic_video_qa(
 
 
 def image_records(spec: VideoSpec, frames: np.ndarray, root: Path, rng: np.random.Generator) -> Iterator[dict]:
-    """Single-frame QA on one frame that shows the object: the image-LLM's pre-training data."""
-    first_shown = spec.shot_lengths[0] if spec.visibility == "appears" else 0
-    last_shown = spec.num_frames - (spec.shot_lengths[-1] if spec.visibility == "disappears" else 0)
-    index = int(rng.integers(first_shown, last_shown))
-    image = f"images/{spec.name}.npy"
-    np.save(root / image, frames[index])
-    for kind in SINGLE_FRAME_TYPES:
-        yield {
-            "id": f"{spec.name}-image-{kind}",
-            "image": image,
-            "conversations": [
-                {"from": "human", "value": f"<image>\n{QUESTIONS[kind]}"},
-                {"from": "gpt", "value": spec.answers()[kind]},
-            ],
-            "question_type": kind,
-        }
+    """The image-LLM's pre-training data: QA on two still frames of the video, one that shows the object and one
+    anywhere (the object may be absent). Each gets every question its frame answers: colour and shape when the object
+    is in it, and `FRAME_QUESTIONS` (whether it is there, where, how big, the background's colour).
+    Everything a frame shows is then something the image-LLM can tell, as a real image-LLM can; what only time
+    shows is left to the video model."""
+    states = frame_states(spec)
+    shown = [i for i, state in enumerate(states) if state.shown]
+    picks = [int(rng.integers(shown[0], shown[-1] + 1)), int(rng.integers(spec.num_frames))]  # shown: contiguous
+    for n, index in enumerate(picks):
+        image = f"images/{spec.name}.npy" if n == 0 else f"images/{spec.name}-{n}.npy"
+        np.save(root / image, frames[index])
+        answers = states[index].answers(spec)
+        for kind in (k for k in IMAGE_TYPES if k in answers):
+            question = QUESTIONS.get(kind) or FRAME_QUESTIONS[kind]
+            yield {
+                "id": f"{spec.name}-image{n or ''}-{kind}",
+                "image": image,
+                "conversations": [
+                    {"from": "human", "value": f"<image>\n{question}"},
+                    {"from": "gpt", "value": answers[kind]},
+                ],
+                "question_type": kind,
+            }
