@@ -2,19 +2,22 @@
 
 1. Generate the synthetic video QA set (`linvt_hf.data.generate_synthetic_video_qa`): one coloured shape per video
    over 2-4 hard-cut shots; single-frame questions (colour, shape) and time-only questions (direction, size, shots,
-   visibility), one-word answers.
-2. Build a tiny image-LLM (transformers' own `Qwen2VLForConditionalGeneration`, or with `--backbone internvl`
-   `InternVLForConditionalGeneration`) and pre-train it with the stock `Trainer` on single frames (image QA) and on
-   the training captions as text (with `--text-qa true`, also questions answered from a caption): the image-LLM
-   LinVT converts.
+   visibility), one-word answers; still frames with what each shows (colour, shape, whether the object is there,
+   where, how big, the background).
+2. Build a tiny image-LLM (transformers' own `InternVLForConditionalGeneration`, or with `--backbone qwen2_vl`
+   `Qwen2VLForConditionalGeneration`). Pre-train its vision encoder on the still frames (a linear head on the mean
+   of its tokens classifies what each frame shows, as real encoders are pre-trained before an LLM reads them), then,
+   with the encoder frozen as LLaVA does, train projector + LLM with the stock `Trainer` on the frames' questions
+   and on the training captions as text and questions answered from a caption (`--text-qa`): the
+   image-LLM LinVT converts.
 3. Evaluate it: single-frame questions with the frame as an image; time-only questions with several frames as
    images (the only way an image-LLM sees a video).
 4. Convert it with `from_backbone`; stage 1 (LinVT alone, video captions, cross-entropy + contrastive); stage 2
-   (LoRA on the LLM + LinVT, video QA; `--multi-turn-qa true` asks all of a video's questions in one sample).
+   (LoRA on the LLM + LinVT, video QA; each sample asks all of a video's questions, `--multi-turn-qa`).
    Evaluate after each stage on video questions and on image questions.
 5. Write `results.json`, print a Markdown table and save the merged LinVT model with its processor.
 
-    python examples/mini_recipe.py --output-dir runs/mini --seed 0          # the full run (about 10 min, 2 cores)
+    python examples/mini_recipe.py --output-dir runs/mini --seed 0          # the full run (about 13 min, 2 cores)
     python examples/mini_recipe.py --output-dir /tmp/smoke --smoke          # seconds: the same code on a toy set
 
 Accuracy is exact match of the greedy answer's first word with the reference answer.
@@ -33,7 +36,8 @@ import shutil
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -60,7 +64,19 @@ from transformers import (
 from linvt_hf import LinVTConfig, LinVTForConditionalGeneration, LinVTProcessor
 from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
 from linvt_hf.data import SINGLE_FRAME_TYPES, TIME_ONLY_TYPES, generate_synthetic_video_qa
-from linvt_hf.data.synthetic import COLORS, DIRECTIONS, QUESTIONS, SHAPES, SHOT_WORDS, SIZE_TRENDS
+from linvt_hf.data.synthetic import (
+    BACKGROUND_NAMES,
+    COLORS,
+    COLUMN_WORDS,
+    DIRECTIONS,
+    FRAME_QUESTIONS,
+    IMAGE_TYPES,
+    QUESTIONS,
+    ROW_WORDS,
+    SHAPES,
+    SHOT_WORDS,
+    SIZE_TRENDS,
+)
 from linvt_hf.processing.processor import instantiate_processor
 from linvt_hf.processing.video_processor import LinVTVideoProcessor
 from linvt_hf.testing.tiny_processors import _INTERNVL_TEMPLATE, _QWEN2_VL_TEMPLATE, qwen2_tokenizer_for
@@ -82,8 +98,14 @@ ANSWER_CHOICES: dict[str, tuple[str, ...]] = {
     "size": SIZE_TRENDS,
     "shots": tuple(SHOT_WORDS.values()),
     "visibility": ("appears", "disappears"),
+    "presence": ("yes", "no"),
+    "background": BACKGROUND_NAMES,
+    "column": COLUMN_WORDS,
+    "row": ROW_WORDS,
+    "scale": ("big", "small"),
 }
 QUESTION_TYPES = SINGLE_FRAME_TYPES + TIME_ONLY_TYPES
+GROUPS = (("single_frame", SINGLE_FRAME_TYPES), ("time_only", TIME_ONLY_TYPES), ("frame", tuple(FRAME_QUESTIONS)))
 # The image-LLM's own forward inputs (the collator also returns LinVT's masks, which it does not take).
 IMAGE_LLM_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "labels")
 LANGUAGE_PROMPT = "Write one sentence about a video."
@@ -96,14 +118,14 @@ class RecipeArguments:
 
     output_dir: str = field(default="mini_recipe_output", metadata={"help": "where data, results and models go"})
     backbone: str = field(
-        default="qwen2_vl",
+        default="internvl",
         metadata={"help": "image-LLM family: internvl (InternViT, absolute position embeddings) or qwen2_vl"},
     )
     seed: int = field(default=0, metadata={"help": "seeds the data, the initialisation and the data order"})
     smoke: bool = field(default=False, metadata={"help": "a seconds-long run on a toy set (for CI)"})
     num_threads: int = field(default=2, metadata={"help": "torch CPU threads"})
     save_model_to: str | None = field(default=None, metadata={"help": "also copy the final model + processor here"})
-    num_train_videos: int = 600
+    num_train_videos: int = 2000
     num_validation_videos: int = 100
     frame_size: int = field(default=56, metadata={"help": "frames and images are resized to this square (x28)"})
     num_frames: int = field(default=16, metadata={"help": "frames sampled per video (shot-aware)"})
@@ -118,20 +140,35 @@ class RecipeArguments:
     linvt_layers: int = 1
     num_queries: str = field(default="8,4,4", metadata={"help": "LinVT queries per scale (windows 1, 2, 4)"})
     top_k_tokens: int = 96
-    temporal_prior: float = field(default=0.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"})
+    temporal_prior: float = field(
+        default=2.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"}
+    )
     batch_size: int = 16
+    vision_steps: int = field(
+        default=1500,
+        metadata={"help": "vision encoder pre-training steps (what each still frame shows); 0 skips it"},
+    )
+    vision_lr: float = 2e-3
+    vision_batch_size: int = 64
+    freeze_vision: bool = field(
+        default=True,
+        metadata={"help": "keep the pre-trained vision encoder frozen while the image-LLM learns (as LLaVA does)"},
+    )
     image_llm_steps: int = 1500
     image_llm_lr: float = 1e-3
     language_data: bool = field(default=True, metadata={"help": "also train the image-LLM on the captions as text"})
     text_qa: bool = field(
-        default=False, metadata={"help": "and on reading comprehension: a caption, then a time-only question on it"}
+        default=True, metadata={"help": "and on reading comprehension: a caption, then a time-only question on it"}
     )
     stage1_steps: int = 60
     stage1_lr: float = 1e-3
     contrastive_weight: float = 0.5
-    stage2_steps: int = 600
+    stage2_steps: int = 1500
     multi_turn_qa: bool = field(
-        default=False, metadata={"help": "stage 2 samples hold all questions of a video as one multi-turn chat"}
+        default=True, metadata={"help": "stage 2 samples hold all questions of a video as one multi-turn chat"}
+    )
+    stage2_image_share: float = field(
+        default=0.2, metadata={"help": "share of stage-2 samples that are still-image QA (0: video only, as the paper)"}
     )
     stage2_lr: float = 3e-3
     lora_rank: int = 16
@@ -140,9 +177,11 @@ class RecipeArguments:
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        if not 0.0 <= self.stage2_image_share < 1.0:
+            raise ValueError(f"stage2_image_share must be in [0, 1), got {self.stage2_image_share}")
         if self.smoke:
             self.num_train_videos, self.num_validation_videos = 6, 3
-            self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 1, 2
+            self.vision_steps, self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 2, 1, 2
             self.batch_size, self.num_frames, self.hidden_size, self.vision_depth = 4, 8, 64, 1
 
     @property
@@ -160,6 +199,7 @@ def synthetic_vocabulary() -> list[str]:
     """Every text the synthetic set and the recipe use, for training the tokenizer."""
     words = [w for choices in ANSWER_CHOICES.values() for w in choices] + ["stays", "appearing", "gone", "moves"]
     questions = [q.format(color=c, shape=s) for q in QUESTIONS.values() for c in COLORS for s in SHAPES]
+    questions += list(FRAME_QUESTIONS.values())
     return questions + [CAPTION_PROMPT, LANGUAGE_PROMPT, " ".join(words), *words]
 
 
@@ -350,6 +390,115 @@ def write_language_data(data_dir: Path, text_qa: bool = False) -> Path:
     return path
 
 
+def frame_attribute_labels(records: Iterable[dict[str, Any]]) -> tuple[list[str], torch.Tensor]:
+    """The still images of `records` (image QA) and, per image, the index of each `IMAGE_TYPES` answer in
+    `ANSWER_CHOICES`: `(images, labels [N, len(IMAGE_TYPES)])`, -100 where the image has no such question."""
+    answers: dict[str, dict[str, str]] = defaultdict(dict)
+    for record in records:
+        answers[record["image"]][record["question_type"]] = record["conversations"][1]["value"]
+    images = sorted(answers)
+    labels = torch.full((len(images), len(IMAGE_TYPES)), -100, dtype=torch.long)
+    for row, image in enumerate(images):
+        for column, kind in enumerate(IMAGE_TYPES):
+            if kind in answers[image]:
+                labels[row, column] = ANSWER_CHOICES[kind].index(answers[image][kind])
+    return images, labels
+
+
+class FramePixels:
+    """Still frames preprocessed once by the image-LLM's image processor, indexable by frame."""
+
+    def __init__(self, processor, arrays: list[np.ndarray]) -> None:
+        self.inputs = dict(processor.image_processor(arrays, return_tensors="pt"))
+        self.count = len(arrays)
+
+    def __getitem__(self, index: list[int]) -> dict[str, torch.Tensor]:
+        pixel_values = self.inputs["pixel_values"]
+        if "image_grid_thw" not in self.inputs:  # InternVL: one [3, H, W] tile per frame
+            return {"pixel_values": pixel_values[index]}
+        # Qwen2-VL: all frames' patches in one sequence; every frame has the same grid.
+        per_frame = pixel_values.reshape(self.count, -1, pixel_values.shape[-1])
+        return {"pixel_values": per_frame[index].flatten(0, 1), "image_grid_thw": self.inputs["image_grid_thw"][index]}
+
+
+def pooled_image_features(model: PreTrainedModel, pixels: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The mean of each image's LLM-facing tokens (vision encoder + projector): `[N, hidden_size]`."""
+    if "image_grid_thw" in pixels:  # Qwen2-VL returns one tensor per image
+        features = model.model.get_image_features(pixels["pixel_values"], pixels["image_grid_thw"]).pooler_output
+        return torch.stack([f.mean(0) for f in features])
+    return model.model.get_image_features(pixel_values=pixels["pixel_values"]).pooler_output.mean(1)
+
+
+def pretrain_vision_encoder(args, model: PreTrainedModel, processor, data_dir: Path) -> dict[str, float]:
+    """Teach the image-LLM's vision encoder (and projector) to see, before its LLM learns to talk about images.
+
+    Real image-LLMs start from a pre-trained encoder (CLIP, SigLIP, InternViT) whose tokens already say what is
+    where and how big. A randomly initialised toy encoder trained only through the LLM learns colours and
+    backgrounds but not where the object is or how big: the LLM reads an image token's place from its rotary
+    position, which LinVT's pooled tokens do not keep. So, as encoders are pre-trained, a linear head on the mean
+    of the LLM-facing tokens classifies everything the training frames show (`IMAGE_TYPES`); the mean makes every
+    token carry it. Plain PyTorch: the head is thrown away afterwards. Returns held-out accuracy per attribute."""
+    names, labels = frame_attribute_labels(read_jsonl(data_dir / "train_image_qa.jsonl"))
+    held_out_names, held_out_labels = frame_attribute_labels(read_jsonl(data_dir / "validation_image_qa.jsonl"))
+    frames = FramePixels(processor, [np.load(data_dir / name) for name in names])
+    held_out = FramePixels(processor, [np.load(data_dir / name) for name in held_out_names])
+    classes = [len(ANSWER_CHOICES[kind]) for kind in IMAGE_TYPES]
+    head = torch.nn.Linear(model.config.text_config.hidden_size, sum(classes))
+    projector = getattr(model.model, "multi_modal_projector", None) or model.model.visual.merger
+    parameters = [*vision_encoder(model).parameters(), *projector.parameters(), *head.parameters()]
+    optimizer = torch.optim.AdamW(parameters, lr=args.vision_lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, args.vision_lr, total_steps=max(args.vision_steps, 1))
+    generator = torch.Generator().manual_seed(args.seed)
+
+    def logits(pixels: dict[str, torch.Tensor]) -> tuple[torch.Tensor, ...]:
+        return head(pooled_image_features(model, pixels)).split(classes, -1)
+
+    model.train()
+    for _ in range(args.vision_steps):
+        batch = torch.randint(frames.count, (args.vision_batch_size,), generator=generator).tolist()
+        targets = labels[batch]
+        loss = sum(
+            torch.nn.functional.cross_entropy(scores, targets[:, i], ignore_index=-100)
+            for i, scores in enumerate(logits(frames[batch]))
+        )
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        schedule.step()
+    with torch.no_grad():
+        predictions = [scores.argmax(-1) for scores in logits(held_out[list(range(held_out.count))])]
+    accuracy = {}
+    for i, kind in enumerate(IMAGE_TYPES):
+        known = held_out_labels[:, i] >= 0
+        if known.any():
+            accuracy[kind] = float((predictions[i] == held_out_labels[:, i])[known].float().mean())
+    return accuracy
+
+
+def train_image_llm(args, processor, data_dir: Path, clock: Clock | None = None) -> tuple[PreTrainedModel, dict]:
+    """The image-LLM LinVT converts: built, its vision encoder pre-trained, then trained on still frames and text.
+    Returns it with the vision encoder's held-out accuracy per frame attribute."""
+    model = build_image_llm(args, processor)
+    vision_accuracy = pretrain_vision_encoder(args, model, processor, data_dir)
+    print("vision encoder, held-out frames:", json.dumps({k: round(v, 3) for k, v in vision_accuracy.items()}))
+    if clock is not None:
+        clock.lap("vision_pretraining")
+    pretrain_image_llm(args, model, processor, data_dir)
+    if clock is not None:
+        clock.lap("image_llm_training")
+    return model, vision_accuracy
+
+
+def vision_encoder(model: PreTrainedModel) -> torch.nn.Module:
+    """The image-LLM's vision encoder without its projector (InternVL's `vision_tower`; Qwen2-VL's `visual` minus
+    its `merger`)."""
+    if hasattr(model.model, "vision_tower"):
+        return model.model.vision_tower
+    visual = model.model.visual
+    return torch.nn.ModuleList([module for name, module in visual.named_children() if name != "merger"])
+
+
 def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
     """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language)."""
     files = [str(data_dir / "train_image_qa.jsonl")]
@@ -357,6 +506,8 @@ def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
         files.append(str(write_language_data(data_dir, args.text_qa)))
     dataset = load_video_instruction_data(files)
     collator = VideoInstructionCollator(processor, video_root=data_dir)
+    vision = vision_encoder(model)
+    vision.requires_grad_(not args.freeze_vision)
     trainer = Trainer(
         model=model,
         args=training_arguments(args, "image_llm", args.image_llm_steps, args.image_llm_lr),
@@ -364,6 +515,7 @@ def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
         data_collator=image_llm_collator(collator),
     )
     trainer.train()
+    vision.requires_grad_(True)
 
 
 def train_stage1(args, model, processor, data_dir: Path) -> None:
@@ -379,43 +531,112 @@ def train_stage1(args, model, processor, data_dir: Path) -> None:
     trainer.train()
 
 
-def write_multi_turn_qa(data_dir: Path, seed: int, output: Path) -> Path:
-    """The training QA regrouped per video: one chat whose turns ask all of the video's questions, in a seeded random
-    order (the first turn holds the video and the question that conditions TTA). One decoded video then teaches
-    every answer about it. Written to `output` (the run's own folder: runs may share `data_dir`), video paths stay
-    relative to `data_dir`."""
+def multi_turn_chats(records: list[dict[str, Any]], visual: str, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """QA records regrouped per video (`visual="video"`) or still image (`"image"`): one chat whose turns ask all of
+    its questions in a random order, the first turn holding the `<video>` / `<image>` marker (for a video, the
+    question that conditions TTA)."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        grouped[record[visual]].append(record)
+    chats = []
+    for source, questions in grouped.items():
+        turns = []
+        for i in rng.permutation(len(questions)):
+            question = question_text(questions[i])
+            turns.append({"from": "human", "value": f"<{visual}>\n{question}" if not turns else question})
+            turns.append(questions[i]["conversations"][1])
+        chats.append({"id": f"{source}-all", visual: source, "conversations": turns})
+    return chats
+
+
+def write_jsonl(records: Iterable[dict[str, Any]], output: Path) -> Path:
     path = Path(output)
     path.parent.mkdir(parents=True, exist_ok=True)
-    by_video: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in read_jsonl(data_dir / "train_qa.jsonl"):
-        by_video[record["video"]].append(record)
-    rng = np.random.default_rng(seed)
     with open(path, "w") as handle:
-        for video, records in by_video.items():
-            turns = []
-            for i in rng.permutation(len(records)):
-                question = question_text(records[i])
-                turns.append({"from": "human", "value": f"<video>\n{question}" if not turns else question})
-                turns.append(records[i]["conversations"][1])
-            handle.write(json.dumps({"id": f"{video}-all", "video": video, "conversations": turns}) + "\n")
+        handle.writelines(json.dumps(record) + "\n" for record in records)
     return path
 
 
+def write_multi_turn_qa(data_dir: Path, seed: int, output: Path) -> Path:
+    """The training video QA as one chat per video (`multi_turn_chats`): one decoded video then teaches every answer
+    about it. Written to `output` (the run's own folder: runs may share `data_dir`); paths stay relative to
+    `data_dir`."""
+    records = read_jsonl(data_dir / "train_qa.jsonl")
+    return write_jsonl(multi_turn_chats(records, "video", np.random.default_rng(seed)), output)
+
+
+def write_image_replay(data_dir: Path, seed: int, share: float, num_video_samples: int, output: Path) -> Path:
+    """Still-image QA mixed back into stage 2, so that the LoRA that stage 2 trains keeps the image-LLM's answers
+    about images (video-only data pulls the shared LLM away from them): one chat per image, as many as make `share`
+    of the stage-2 samples, drawn at random (seeded) from the image-LLM's training images."""
+    rng = np.random.default_rng(seed)
+    chats = multi_turn_chats(read_jsonl(data_dir / "train_image_qa.jsonl"), "image", rng)
+    count = min(len(chats), round(num_video_samples * share / (1.0 - share)))
+    return write_jsonl([chats[i] for i in sorted(rng.choice(len(chats), size=count, replace=False))], output)
+
+
 def train_stage2(args, model, processor, data_dir: Path) -> LinVTForConditionalGeneration:
-    """Stage 2: LoRA on the LLM + LinVT, on video QA; returns the merged model."""
+    """Stage 2: LoRA on the LLM + LinVT, on video QA (with `stage2_image_share` of image QA); returns the merged
+    model."""
     lora = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0)
     peft_model = prepare_stage2(model, lora)
+    out = Path(args.output_dir)
     qa = data_dir / "train_qa.jsonl"
     if args.multi_turn_qa:
-        qa = write_multi_turn_qa(data_dir, args.seed, Path(args.output_dir) / "train_qa_multi_turn.jsonl")
+        qa = write_multi_turn_qa(data_dir, args.seed, out / "train_qa_multi_turn.jsonl")
+    files = [str(qa)]
+    if args.stage2_image_share > 0:
+        replay = out / "train_image_replay.jsonl"
+        files.append(str(write_image_replay(data_dir, args.seed, args.stage2_image_share, len(read_jsonl(qa)), replay)))
     trainer = LinVTTrainer(
         model=peft_model,
         args=training_arguments(args, "stage2", args.stage2_steps, args.stage2_lr),
-        train_dataset=load_video_instruction_data(str(qa)),
+        train_dataset=load_video_instruction_data(files),
         data_collator=video_collator(args, processor, data_dir),
     )
     trainer.train()
     return merge_stage2(peft_model)
+
+
+@contextmanager
+def sampled_videos_kept(processor: LinVTProcessor) -> Iterator[None]:
+    """Within the block, each video file is decoded, cut into shots, sampled and normalised once:
+    `processor.video_processor.sample` keeps its results by path and options, and `frames_to_pixels` its pixels by
+    the kept frames. Stage 1 and 2 pass over the same files many times with the same options, and this work was
+    about half of a stage-2 step; what is kept costs about 1 MB per video here. On exit the processor is as before
+    (nothing of this is saved with it)."""
+    video_processor = processor.video_processor
+    sample = video_processor.sample
+    kept: dict[tuple[str, str], Any] = {}
+
+    def sample_once(video: Any, **options: Any) -> Any:
+        spec = video if isinstance(video, dict) else {"video": video}  # the processor passes `{"video": path}`
+        if not isinstance(spec.get("video"), (str, Path)) or not all(
+            isinstance(v, (str, Path, int, float, type(None))) for v in [*spec.values(), *options.values()]
+        ):
+            return sample(video, **options)
+        key = (json.dumps(spec, sort_keys=True, default=str), json.dumps(options, sort_keys=True, default=str))
+        if key not in kept:
+            kept[key] = sample(video, **options)
+        return kept[key]
+
+    to_pixels = video_processor.frames_to_pixels
+    pixels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def frames_to_pixels_once(frames: np.ndarray) -> np.ndarray:
+        # Kept frames are the same array object each time; anything else is converted as usual.
+        if id(frames) in pixels and pixels[id(frames)][0] is frames:
+            return pixels[id(frames)][1]
+        result = to_pixels(frames)
+        if any(frames is sampled.frames for sampled in kept.values()):
+            pixels[id(frames)] = (frames, result)
+        return result
+
+    video_processor.sample, video_processor.frames_to_pixels = sample_once, frames_to_pixels_once
+    try:
+        yield
+    finally:
+        del video_processor.sample, video_processor.frames_to_pixels
 
 
 def video_collator(args, processor, data_dir: Path) -> VideoInstructionCollator:
@@ -488,7 +709,7 @@ def answer(model, processor, items: list[EvalItem], image_llm_only: bool = False
 
 
 def evaluate(model, processor, items: list[EvalItem], batch_size: int, image_llm_only: bool = False) -> dict[str, Any]:
-    """Accuracy per question type, plus `single_frame` and `time_only` over their types."""
+    """Accuracy per question type, plus `single_frame`, `time_only` and `frame` (`FRAME_QUESTIONS`) over their types."""
     model.eval()
     correct: dict[str, list[bool]] = defaultdict(list)
     for start in range(0, len(items), batch_size):
@@ -496,7 +717,7 @@ def evaluate(model, processor, items: list[EvalItem], batch_size: int, image_llm
         for item, prediction in zip(batch, answer(model, processor, batch, image_llm_only)):
             correct[item.question_type].append(prediction == item.answer)
     scores: dict[str, Any] = {kind: float(np.mean(v)) for kind, v in correct.items()}
-    for group, kinds in (("single_frame", SINGLE_FRAME_TYPES), ("time_only", TIME_ONLY_TYPES)):
+    for group, kinds in GROUPS:
         pooled = [c for kind in kinds for c in correct.get(kind, [])]
         if pooled:
             scores[group] = float(np.mean(pooled))
@@ -507,14 +728,14 @@ def evaluate(model, processor, items: list[EvalItem], batch_size: int, image_llm
 def chance(records: list[dict[str, Any]]) -> dict[str, float]:
     """Chance accuracy per type (one over its choices) and over each group (averaged over its questions)."""
     levels: dict[str, float] = {kind: 1 / len(choices) for kind, choices in ANSWER_CHOICES.items()}
-    for group, kinds in (("single_frame", SINGLE_FRAME_TYPES), ("time_only", TIME_ONLY_TYPES)):
+    for group, kinds in GROUPS:
         pooled = [levels[r["question_type"]] for r in records if r["question_type"] in kinds]
         levels[group] = float(np.mean(pooled)) if pooled else 0.0
     return levels
 
 
 # ---------------------------------------------------------------------------------------------------- report
-COLUMNS = ("time_only", *TIME_ONLY_TYPES, "single_frame", *SINGLE_FRAME_TYPES)
+COLUMNS = ("time_only", *TIME_ONLY_TYPES, "single_frame", *SINGLE_FRAME_TYPES, "frame")
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -609,9 +830,7 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     clock.lap("data")
 
     processor = build_processor(args)
-    image_llm = build_image_llm(args, processor)
-    pretrain_image_llm(args, image_llm, processor, data_dir)
-    clock.lap("image_llm_training")
+    image_llm, vision_accuracy = train_image_llm(args, processor, data_dir, clock)
 
     val_qa = read_jsonl(data_dir / "validation_qa.jsonl")
     time_records = [r for r in val_qa if r["question_type"] in TIME_ONLY_TYPES]
@@ -633,16 +852,17 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
         image_llm, linvt_config=linvt_config(args), video_token_id=processor.video_token_id
     )
-    train_stage1(args, model, processor, data_dir)
-    clock.lap("stage1_training")
-    record("LinVT stage 1", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))
-    clock.lap("stage1_eval")
+    with sampled_videos_kept(processor):
+        train_stage1(args, model, processor, data_dir)
+        clock.lap("stage1_training")
+        record("LinVT stage 1", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))
+        clock.lap("stage1_eval")
 
-    model = train_stage2(args, model, processor, data_dir)
-    clock.lap("stage2_training")
-    record("LinVT stage 2", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))
-    record("LinVT stage 2", "frame as image", evaluate(model, processor, images, bs))
-    clock.lap("stage2_eval")
+        model = train_stage2(args, model, processor, data_dir)
+        clock.lap("stage2_training")
+        record("LinVT stage 2", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))
+        record("LinVT stage 2", "frame as image", evaluate(model, processor, images, bs))
+        clock.lap("stage2_eval")
 
     final = out / "final_model"
     model.save_pretrained(final)
@@ -653,6 +873,7 @@ def run(args: RecipeArguments) -> dict[str, Any]:
         "command": "python examples/mini_recipe.py " + " ".join(sys.argv[1:]),
         "arguments": {f.name: getattr(args, f.name) for f in fields(args)},
         "chance": chance(val_qa + read_jsonl(data_dir / "validation_image_qa.jsonl")),
+        "vision_pretraining_accuracy": vision_accuracy,
         "evaluations": evaluations,
         "wall_time_s": {**clock.phases, "total": round(time.perf_counter() - clock.started, 1)},
         "model_size_bytes": sum(f.stat().st_size for f in final.iterdir() if f.is_file()),

@@ -17,6 +17,9 @@ from linvt_hf.data import generate_synthetic_video_qa
 pytest.importorskip("peft")
 
 RECIPE = Path(__file__).resolve().parents[1] / "examples" / "mini_recipe.py"
+# The shipped demo model on 24 fresh videos (seed 12345), direction, size and visibility questions together: 46 of
+# 62 right (74%), where chance gives 40%.
+LEARNED_TIME_ONLY_ACCURACY = 0.6
 
 
 def load_recipe():
@@ -29,7 +32,7 @@ def load_recipe():
 
 def test_smoke_run_end_to_end(tmp_path):
     recipe = load_recipe()
-    results = recipe.main(["--output-dir", str(tmp_path), "--smoke", "--seed", "3"])
+    results = recipe.main(["--output-dir", str(tmp_path), "--smoke", "--seed", "3", "--backbone", "qwen2_vl"])
 
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["arguments"]["seed"] == 3 and saved["arguments"]["smoke"] is True
@@ -46,7 +49,8 @@ def test_smoke_run_end_to_end(tmp_path):
 
 
 def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
-    """The ablation's recipe settings: InternVL image-LLM, reading-comprehension text data, temporal prior."""
+    """The default settings, spelled out: InternVL image-LLM, reading-comprehension text data, temporal prior,
+    multi-turn stage-2 samples."""
     recipe = load_recipe()
     argv = ["--output-dir", str(tmp_path), "--smoke", "--backbone", "internvl", "--text-qa", "true",
             "--temporal-prior", "2.0", "--multi-turn-qa", "true"]
@@ -63,6 +67,16 @@ def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
         assert sorted(asked) == sorted(expected)
         assert [t["value"].startswith("<video>") for t in chat["conversations"][0::2]] == [True] + [False] * (len(asked) - 1)
 
+    # Image QA mixed back into stage 2: a quarter as many image chats as video chats (a 0.2 share), each asking all
+    # of its image's questions.
+    replay = [json.loads(line) for line in open(tmp_path / "train_image_replay.jsonl")]
+    image_qa = [json.loads(line) for line in open(tmp_path / "data" / "train_image_qa.jsonl")]
+    assert len(replay) == round(len(chats) * 0.25) > 0
+    for chat in replay:
+        asked = sorted(t["value"].replace("<image>\n", "") for t in chat["conversations"][0::2])
+        assert asked == sorted(r["conversations"][0]["value"].replace("<image>\n", "") for r in image_qa if r["image"] == chat["image"])
+        assert chat["conversations"][0]["value"].startswith("<image>\n")
+
     language = [json.loads(line) for line in open(tmp_path / "data" / "train_language.jsonl")]
     captions = {json.loads(line)["caption"] for line in open(tmp_path / "data" / "train_captions.jsonl")}
     reading = [r for r in language if "\n" in r["conversations"][0]["value"]]
@@ -75,10 +89,76 @@ def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
     assert processor.family == "internvl" and processor.num_video_tokens == model.config.num_video_tokens
 
 
+@pytest.mark.parametrize("backbone", ["internvl", "qwen2_vl"])
+def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, backbone):
+    """The vision encoder learns first (with the projector); the image-LLM's training then leaves it untouched
+    and trains the projector and the LLM."""
+    recipe = load_recipe()
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone=backbone, vision_steps=3)
+    generate_synthetic_video_qa(tmp_path / "data", num_train=4, num_validation=2, seed=0)
+    processor = recipe.build_processor(args)
+    model = recipe.build_image_llm(args, processor)
+
+    names, labels = recipe.frame_attribute_labels(recipe.read_jsonl(tmp_path / "data" / "train_image_qa.jsonl"))
+    assert len(names) == 8 and labels.shape == (8, len(recipe.IMAGE_TYPES))
+    presence = labels[:, recipe.IMAGE_TYPES.index("presence")]
+    color = labels[:, recipe.IMAGE_TYPES.index("color")]
+    assert ((presence == recipe.ANSWER_CHOICES["presence"].index("no")) == (color == -100)).all()
+
+    def snapshot(module):
+        return {n: p.detach().clone() for n, p in module.named_parameters()}
+
+    encoder, llm = snapshot(recipe.vision_encoder(model)), snapshot(model.model.language_model)
+    accuracy = recipe.pretrain_vision_encoder(args, model, processor, tmp_path / "data")
+    assert set(accuracy) == set(recipe.IMAGE_TYPES) and all(0 <= v <= 1 for v in accuracy.values())
+    assert any(not torch.equal(p, encoder[n]) for n, p in recipe.vision_encoder(model).named_parameters())
+    assert all(torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
+
+    encoder = snapshot(recipe.vision_encoder(model))
+    recipe.pretrain_image_llm(args, model, processor, tmp_path / "data")
+    assert all(torch.equal(p, encoder[n]) for n, p in recipe.vision_encoder(model).named_parameters())
+    assert any(not torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_sampled_videos_are_kept_within_the_block_only(tmp_path, monkeypatch):
+    """Inside `sampled_videos_kept` each file is decoded once and the batches are unchanged; outside it (and in what
+    is saved) the processor is as before."""
+    recipe = load_recipe()
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone="internvl")
+    generate_synthetic_video_qa(tmp_path / "data", num_train=2, num_validation=0, seed=0)
+    processor = recipe.build_processor(args)
+    collator = recipe.video_collator(args, processor, tmp_path / "data")
+    records = recipe.read_jsonl(tmp_path / "data" / "train_qa.jsonl")
+    expected = collator(records)
+
+    decoded = []
+    original = type(processor.video_processor).sample
+
+    def counted(self, video, **options):
+        decoded.append(video)
+        return original(self, video, **options)
+
+    monkeypatch.setattr(type(processor.video_processor), "sample", counted)
+    with recipe.sampled_videos_kept(processor):
+        first, second = collator(records), collator(records)
+    assert len(decoded) == 2  # two videos, each decoded once for both batches of all their questions
+    for batch in (first, second):
+        assert batch.keys() == expected.keys()
+        assert all(torch.equal(batch[k], expected[k]) for k in expected if isinstance(expected[k], torch.Tensor))
+    assert not {"sample", "frames_to_pixels"} & set(vars(processor.video_processor))
+    collator(records)
+    assert len(decoded) == 2 + len(records)
+    processor.save_pretrained(tmp_path / "saved")
+    assert "sample_once" not in (tmp_path / "saved" / "processor_config.json").read_text()
+
+
 def test_unknown_backbone_is_refused():
     recipe = load_recipe()
     with pytest.raises(ValueError, match="backbone must be one of"):
         recipe.RecipeArguments(backbone="llava")
+    with pytest.raises(ValueError, match="stage2_image_share must be in"):
+        recipe.RecipeArguments(stage2_image_share=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +179,22 @@ def test_demo_model_is_small_and_documented():
 
 def test_demo_model_answers_synthetic_questions(demo_pipeline, tmp_path):
     """Fresh synthetic videos (a seed the model never saw): every answer is one word of its question's answer
-    vocabulary, and the colour (a single-frame question) is right. The demo model's time-only accuracy is near chance
-    (benchmarks/RESULTS.md), so time-only answers are checked for their vocabulary only."""
+    vocabulary, and the model is right well above chance on the questions that only time answers (the direction
+    of motion, growing or shrinking, appearing or disappearing; it does not count shots yet, see
+    benchmarks/RESULTS.md), as on the single-frame ones."""
     recipe = load_recipe()
-    files = generate_synthetic_video_qa(tmp_path, num_train=0, num_validation=3, seed=12345)
+    files = generate_synthetic_video_qa(tmp_path, num_train=0, num_validation=24, seed=12345)
     records = [json.loads(line) for line in open(files["validation_qa"])]
+    right: dict[str, list[bool]] = {}
     for record in records:
         question = record["conversations"][0]["value"].replace("<video>", "").strip()
         answer = demo_pipeline(video=str(tmp_path / record["video"]), question=question, max_new_tokens=4)[0]["answer"]
         assert answer in recipe.ANSWER_CHOICES[record["question_type"]], (question, answer)
-        if record["question_type"] == "color":
-            assert answer == record["conversations"][1]["value"], (question, answer)
+        right.setdefault(record["question_type"], []).append(answer == record["conversations"][1]["value"])
+    accuracy = {kind: sum(r) / len(r) for kind, r in right.items()}
+    learned = [r for kind in ("direction", "size", "visibility") for r in right[kind]]
+    assert sum(learned) / len(learned) >= LEARNED_TIME_ONLY_ACCURACY, accuracy
+    assert accuracy["color"] >= 0.9, accuracy
 
 
 def test_demo_model_answers_about_a_real_video(demo_pipeline):
