@@ -1,6 +1,6 @@
 """Files shipped with the package: the demo LinVT model.
 
-`demo_model_path()` is the folder of a tiny LinVT model (Qwen2-VL family at toy sizes, model + processor, a few MB)
+`demo_model_path()` is the folder of a tiny LinVT model (InternVL family at toy sizes, model + processor, a few MB)
 trained by `examples/mini_recipe.py` on the synthetic shapes set (`linvt_hf.data.generate_synthetic_video_qa`). It
 answers the synthetic set's questions (colour, shape, direction, growth, number of shots, appearing/disappearing)
 about any video offline; on real footage its one-word answers are only a demonstration of the pipeline. Its README
