@@ -63,14 +63,18 @@ from transformers import (
 
 from linvt_hf import LinVTConfig, LinVTForConditionalGeneration, LinVTProcessor
 from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
-from linvt_hf.data import SINGLE_FRAME_TYPES, TIME_ONLY_TYPES, generate_synthetic_video_qa
+from linvt_hf.data import (
+    FRAME_QUESTIONS,
+    IMAGE_TYPES,
+    SINGLE_FRAME_TYPES,
+    TIME_ONLY_TYPES,
+    generate_synthetic_video_qa,
+)
 from linvt_hf.data.synthetic import (
     BACKGROUND_NAMES,
     COLORS,
     COLUMN_WORDS,
     DIRECTIONS,
-    FRAME_QUESTIONS,
-    IMAGE_TYPES,
     QUESTIONS,
     ROW_WORDS,
     SHAPES,
@@ -606,8 +610,11 @@ def sampled_videos_kept(processor: LinVTProcessor) -> Iterator[None]:
     about half of a stage-2 step; what is kept costs about 1 MB per video here. On exit the processor is as before
     (nothing of this is saved with it)."""
     video_processor = processor.video_processor
-    sample = video_processor.sample
+    sample, to_pixels = video_processor.sample, video_processor.frames_to_pixels
     kept: dict[tuple[str, str], Any] = {}
+    # Pixels by id() of kept frames: `kept` holds those arrays alive, so their ids stay theirs.
+    kept_frames: set[int] = set()
+    pixels: dict[int, np.ndarray] = {}
 
     def sample_once(video: Any, **options: Any) -> Any:
         spec = video if isinstance(video, dict) else {"video": video}  # the processor passes `{"video": path}`
@@ -618,19 +625,15 @@ def sampled_videos_kept(processor: LinVTProcessor) -> Iterator[None]:
         key = (json.dumps(spec, sort_keys=True, default=str), json.dumps(options, sort_keys=True, default=str))
         if key not in kept:
             kept[key] = sample(video, **options)
+            kept_frames.add(id(kept[key].frames))
         return kept[key]
 
-    to_pixels = video_processor.frames_to_pixels
-    pixels: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-
     def frames_to_pixels_once(frames: np.ndarray) -> np.ndarray:
-        # Kept frames are the same array object each time; anything else is converted as usual.
-        if id(frames) in pixels and pixels[id(frames)][0] is frames:
-            return pixels[id(frames)][1]
-        result = to_pixels(frames)
-        if any(frames is sampled.frames for sampled in kept.values()):
-            pixels[id(frames)] = (frames, result)
-        return result
+        if id(frames) not in kept_frames:
+            return to_pixels(frames)
+        if id(frames) not in pixels:
+            pixels[id(frames)] = to_pixels(frames)
+        return pixels[id(frames)]
 
     video_processor.sample, video_processor.frames_to_pixels = sample_once, frames_to_pixels_once
     try:

@@ -257,11 +257,12 @@ class LinearVideoTokenizer(nn.Module):
         else:
             scales = [window_groups(selection.mask, clips, w) for w in config.pooling_windows]
 
-        def pooled(scale: PooledScale, values: torch.Tensor | None) -> torch.Tensor | None:
-            return None if values is None else scale.pool(values)
+        def pooled(values: torch.Tensor | None, *over: PooledScale) -> torch.Tensor | None:
+            """Per-token `values` `[B, K]` pooled over each scale's windows, concatenated `[B, sum G]` (or None)."""
+            return None if values is None else torch.cat([scale.pool(values) for scale in over], dim=1)
 
         def run(aggregator: QueryAggregator, scale: PooledScale, feats: torch.Tensor) -> torch.Tensor:
-            return aggregator(feats, scale.mask, pooled(scale, bias), text, text_mask, pooled(scale, time))
+            return aggregator(feats, scale.mask, pooled(bias, scale), text, text_mask, pooled(time, scale))
 
         if config.multiscale == "multi_c":
             per_scale = [
@@ -276,9 +277,7 @@ class LinearVideoTokenizer(nn.Module):
                 dim=1,
             )
             masks = torch.cat([scale.mask for scale in scales], dim=1)
-            scale_bias = torch.cat([scale.pool(bias) for scale in scales], dim=1) if bias is not None else None
-            scale_time = torch.cat([scale.pool(time) for scale in scales], dim=1) if time is not None else None
-            joint = self.aggregators[0](feats, masks, scale_bias, text, text_mask, scale_time)
+            joint = self.aggregators[0](feats, masks, pooled(bias, *scales), text, text_mask, pooled(time, *scales))
             splits = joint.split([scale.num_groups for scale in scales], dim=2)
             return sum(scale.token_weights(w) for scale, w in zip(scales, splits))
         weights = scales[0].token_weights(run(self.aggregators[0], scales[0], features))
