@@ -8,7 +8,8 @@ shared machine's speed drifts. The largest probability difference between the tw
 Quality: precision, recall and F1 of the detected cuts (the first frame of each new shot) on clips with known hard
 cuts, a detected cut matching a true one when within +-2 frames (one-to-one). Two sets: generated clips
 (tests/video_factory.py: flat-coloured shots with a moving square and a frame-number bar, random sizes, lengths and
-cuts) and real-footage composites (alternating segments of the two sample videos).
+cuts), real-footage composites (alternating segments of the two sample videos), and the synthetic video QA set's
+own videos (`linvt_hf.data`: dark backgrounds, shots of 6-12 frames at 8 fps).
 
     python benchmarks/bench_autoshot.py            # ~3 minutes on 2 cores
     python benchmarks/bench_autoshot.py --smoke    # seconds, for CI
@@ -106,6 +107,22 @@ def real_composites(count: int, rng: np.random.Generator, min_length: int) -> li
     return clips
 
 
+def synthetic_set_clips(workdir: Path, count: int, seed: int) -> list[tuple[object, int, list[int]]]:
+    """Videos of the synthetic video QA set (its validation split), with the cuts its specs give."""
+    import json
+
+    from linvt_hf.data import generate_synthetic_video_qa
+
+    generate_synthetic_video_qa(workdir / "synthetic", num_train=0, num_validation=count, seed=seed)
+    clips = []
+    with open(workdir / "synthetic" / "specs.jsonl") as handle:
+        for spec in map(json.loads, handle):
+            lengths = spec["shot_lengths"]
+            path = workdir / "synthetic" / "videos" / f"{spec['name']}.mp4"
+            clips.append((path, sum(lengths), np.cumsum(lengths)[:-1].tolist()))
+    return clips
+
+
 def random_cuts(rng: np.random.Generator, num_frames: int, min_gap: int = 10) -> list[int]:
     cuts: list[int] = []
     for candidate in sorted(rng.choice(np.arange(min_gap, num_frames - min_gap), size=num_frames // 40, replace=False)):
@@ -167,6 +184,7 @@ def main() -> None:
             {
                 "generated": generated_clips(Path(workdir), args.clips, rng, (50, 51) if args.smoke else (100, 260)),
                 "real composites": real_composites(max(1, args.clips // 2), rng, 50 if args.smoke else 200),
+                "synthetic QA set": synthetic_set_clips(Path(workdir), 2 if args.smoke else 4 * args.clips, args.seed),
             }
         )
 

@@ -17,6 +17,7 @@ from linvt_hf.processing.shots import (
     detect_shots,
     histogram_distances,
     histogram_shot_ends,
+    min_shot_length,
     shot_ids,
     shots_from_scores,
     shots_from_shot_ends,
@@ -79,6 +80,24 @@ def test_histogram_on_real_footage_with_cuts() -> None:
     carphone = load_video(videos / "carphone_pristine.mp4", size=(27, 48)).frames
     frames = np.concatenate([bunny, carphone, bunny[:40]])
     assert detect_shots(frames, "histogram") == [(0, 132), (132, 252), (252, 292)]
+
+
+def test_histogram_finds_cuts_between_dark_scenes_and_short_shots(tmp_path: Path) -> None:
+    """Dark backgrounds (every channel below 64) and 6-frame shots at 8 fps: the generated data set's videos."""
+    from linvt_hf.data.synthetic import BACKGROUNDS, write_mp4
+
+    lengths = (6, 7, 6, 9)
+    frames = np.concatenate(
+        [np.broadcast_to(np.array(BACKGROUNDS[b], np.uint8), (n, 40, 64, 3)) for b, n in zip((0, 2, 3, 5), lengths)]
+    ).copy()
+    frames[:, 10:20, 20:30] = 230  # a bright object that stays
+    write_mp4(frames, tmp_path / "dark.mp4", fps=8)
+    assert detect_shots(tmp_path / "dark.mp4", "histogram") == [(0, 6), (6, 13), (13, 19), (19, 28)]
+
+
+@pytest.mark.parametrize(("fps", "frames"), [(None, 8), (0.0, 8), (8.0, 3), (24.0, 8), (29.97, 10), (3.0, 2)])
+def test_minimum_shot_length_is_a_third_of_a_second(fps: float | None, frames: int) -> None:
+    assert min_shot_length(fps) == frames
 
 
 def test_missing_weights_fall_back_to_histogram_with_a_warning(clip: Path, no_weights: None) -> None:
