@@ -144,6 +144,9 @@ class RecipeArguments:
     linvt_layers: int = 1
     num_queries: str = field(default="8,4,4", metadata={"help": "LinVT queries per scale (windows 1, 2, 4)"})
     top_k_tokens: int = 96
+    min_tokens_per_frame: int = field(
+        default=0, metadata={"help": "LinVTConfig.min_tokens_per_frame (0: the paper's top-k over the whole video)"}
+    )
     temporal_prior: float = field(
         default=2.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"}
     )
@@ -330,6 +333,7 @@ def linvt_config(args: RecipeArguments) -> LinVTConfig:
         num_attention_heads=4,
         num_layers=args.linvt_layers,
         top_k_tokens=args.top_k_tokens,
+        min_tokens_per_frame=args.min_tokens_per_frame,
         num_queries=args.queries,
         pooling_windows=[1, 2, 4][: len(args.queries)],
         temporal_prior=args.temporal_prior,

@@ -70,6 +70,47 @@ def test_top_k_smaller_than_the_video_keeps_linearity_and_only_selected_tokens()
     assert rows[:, unselected].abs().max() == 0
 
 
+def test_min_tokens_per_frame_gives_every_frame_its_share_whatever_the_scores_favour():
+    """Scores that prefer the first frames (as a barely trained score head's time trend does) take the whole global
+    budget there; `min_tokens_per_frame` m still keeps min(m, k // T') tokens of every valid frame, its best ones."""
+    from linvt_hf.modeling.tokenizer.svr import select_top_k
+
+    scores = torch.randn(2, 5, 8)
+    scores[:, :2] += 100.0  # frames 0 and 1 outrank everything
+    frame_mask = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 1, 0]], dtype=torch.bool)
+    k = 12
+    greedy = select_top_k(scores, frame_mask, k)
+    assert set(greedy.frame_index[0].tolist()) == {0, 1}
+    for m, quotas in ((1, (1, 1)), (2, (2, 2)), (100, (12 // 5, 12 // 4))):
+        balanced = select_top_k(scores, frame_mask, k, min_per_frame=m)
+        assert balanced.mask.all()
+        assert (balanced.indices[:, 1:] > balanced.indices[:, :-1]).all()  # still in temporal order
+        for video, (frames, quota) in enumerate(zip((5, 4), quotas)):
+            counts = torch.bincount(balanced.frame_index[video], minlength=5)
+            assert int(counts.sum()) == k and counts[frames:].sum() == 0
+            # Frames 2.. keep exactly their quota, their best tokens; the rest of the budget goes to frames 0-1.
+            assert counts[2:frames].tolist() == [quota] * (frames - 2)
+            assert int(counts[:2].sum()) == k - quota * (frames - 2)
+            for frame in range(2, frames):
+                chosen = balanced.indices[video][balanced.frame_index[video] == frame] % 8
+                assert set(chosen.tolist()) == set(scores[video, frame].topk(quota).indices.tolist())
+
+
+def test_min_tokens_per_frame_keeps_linearity_and_is_saved_with_the_config(tmp_path):
+    t, n = 4, 8
+    tokenizer = build(input_size=t * n, top_k_tokens=10, min_tokens_per_frame=2)
+    out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), output_aggregation_weights=True)
+    frames, _ = out.selected_positions()
+    assert torch.bincount(frames[0][out.selected_mask[0]], minlength=t).min() >= 2
+    rows = out.video_tokens[0]
+    assert rows.min() >= 0
+    torch.testing.assert_close(rows.sum(-1), torch.ones(rows.shape[0]), atol=1e-5, rtol=0)
+    tokenizer.config.save_pretrained(tmp_path)
+    assert LinVTConfig.from_pretrained(tmp_path).min_tokens_per_frame == 2
+    with pytest.raises(ValueError, match="min_tokens_per_frame must be >= 0, got -1"):
+        tiny_config(min_tokens_per_frame=-1)
+
+
 def test_llama_vid_is_exempt_from_linearity():
     """LLaMA-VID projects its context and content tokens with learned linear layers (plus a bias), so its output is
     not a convex combination of input tokens once those layers move away from their identity initialisation. That

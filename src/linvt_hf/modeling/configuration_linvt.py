@@ -38,6 +38,11 @@ class LinVTConfig(PreTrainedConfig):
             Width of the MLPs relative to `hidden_size`.
         top_k_tokens (`int`, *optional*, defaults to 2048):
             k, the number of visual tokens of the whole video kept by SVR's top-k selection.
+        min_tokens_per_frame (`int`, *optional*, defaults to 0):
+            Tokens of its own that every frame keeps in SVR's top-k (its best-scoring ones); the rest of the k go to
+            the best remaining tokens of the whole video. 0 is the paper's top-k over the whole video, wherever the
+            tokens are in time; m > 0 leaves no stretch of the video (no shot) without tokens whatever the scores
+            favour. A video of T frames reserves `min(m, k // T)` per frame, so the budget k always holds.
         num_queries (`list[int]`, *optional*, defaults to `[64, 32, 16]`):
             Scale-specific query counts; the tokenizer outputs `sum(num_queries)` video tokens.
         pooling_windows (`list[int]`, *optional*, defaults to `[1, 2, 4]`):
@@ -102,6 +107,7 @@ class LinVTConfig(PreTrainedConfig):
     num_tta_layers: int | None = None
     mlp_ratio: float = 4.0
     top_k_tokens: int = 2048
+    min_tokens_per_frame: int = 0
     num_queries: list[int] | tuple[int, ...] = (64, 32, 16)
     pooling_windows: list[int] | tuple[int, ...] = (1, 2, 4)
     multiscale: MultiscaleVariant = "multi_c"
@@ -134,6 +140,8 @@ class LinVTConfig(PreTrainedConfig):
     def _check_settings(self) -> None:
         if self.tokenizer_type not in ("linvt", "avg", "llama_vid"):
             raise ValueError(f"tokenizer_type must be 'linvt', 'avg' or 'llama_vid', got {self.tokenizer_type!r}")
+        if self.min_tokens_per_frame < 0:
+            raise ValueError(f"min_tokens_per_frame must be >= 0, got {self.min_tokens_per_frame}")
         if self.multiscale not in ("single", "multi_a", "multi_b", "multi_c"):
             raise ValueError(
                 f"multiscale must be 'single', 'multi_a', 'multi_b' or 'multi_c', got {self.multiscale!r}"

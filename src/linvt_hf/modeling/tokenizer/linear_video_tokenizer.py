@@ -199,7 +199,9 @@ class LinearVideoTokenizer(nn.Module):
         features, scores = self.scorer(visual_tokens, frame_mask, clip_ids)
         scores = scores.masked_fill(~frame_mask[:, :, None], float("-inf"))
         if self.config.use_svr:
-            selection = select_top_k(scores, frame_mask, self.config.top_k_tokens)
+            selection = select_top_k(
+                scores, frame_mask, self.config.top_k_tokens, min_per_frame=self.config.min_tokens_per_frame
+            )
         else:  # "TTA only": every valid token is kept, in order
             selection = select_top_k(torch.zeros_like(scores), frame_mask, t * n)
         raw = selection.gather(visual_tokens)  # [B, K, D]

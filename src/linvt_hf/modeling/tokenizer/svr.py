@@ -145,16 +145,23 @@ class TopKSelection:
         return flat.gather(1, index)
 
 
-def select_top_k(scores: torch.Tensor, frame_mask: torch.Tensor, k: int) -> TopKSelection:
+def select_top_k(scores: torch.Tensor, frame_mask: torch.Tensor, k: int, min_per_frame: int = 0) -> TopKSelection:
     """Keep the `k` highest-scoring tokens of each video (all of them if it has fewer), never from padding frames.
 
-    `scores` `[B, T, N]`, `frame_mask` `[B, T]`. Selected tokens come back sorted by position, i.e. in temporal
-    order, then spatial order within a frame.
+    `scores` `[B, T, N]`, `frame_mask` `[B, T]`. With `min_per_frame` m > 0, each of a video's T' valid frames
+    first keeps its own `min(m, k // T')` best tokens and the rest of the budget goes to the best remaining ones.
+    Selected tokens come back sorted by position, i.e. in temporal order, then spatial order within a frame.
     """
     b, t, n = scores.shape
     total = t * n
     valid = frame_mask[:, :, None].expand(b, t, n).reshape(b, total)
-    flat = scores.detach().reshape(b, total).masked_fill(~valid, float("-inf"))
+    ranked = scores.detach()
+    if min_per_frame > 0:
+        quota = (k // frame_mask.sum(1).clamp(min=1)).clamp(max=min_per_frame)  # [B]
+        rank_in_frame = ranked.argsort(dim=2, descending=True).argsort(dim=2)  # [B, T, N], 0 = best of its frame
+        # A frame's reserved tokens (at most k in all) outrank every other token, so top-k always keeps them.
+        ranked = ranked.masked_fill(rank_in_frame < quota[:, None, None], float("inf"))
+    flat = ranked.reshape(b, total).masked_fill(~valid, float("-inf"))
     kept = min(k, total)
     _, top = flat.topk(kept, dim=1, sorted=False)
     num_valid = valid.sum(1)  # [B]
