@@ -31,6 +31,7 @@ import os
 # slower as soon as anything else runs. Read when torch loads, so it must precede the import.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+import hashlib
 import json
 import shutil
 import sys
@@ -646,6 +647,53 @@ def sampled_videos_kept(processor: LinVTProcessor) -> Iterator[None]:
         del video_processor.sample, video_processor.frames_to_pixels
 
 
+@contextmanager
+def frame_tokens_kept(model: LinVTForConditionalGeneration) -> Iterator[None]:
+    """Within the block, each video's per-frame tokens (vision encoder + projector) are computed once while the
+    vision path is frozen (stage 1, stage 2, evaluation): `model.frame_tokens` keeps them by the video's pixels.
+    Stage 2 passes over each video about ten times, and the frozen vision forward was a third of a step. With the
+    vision path trainable, or for input it cannot split per video, the model's own `frame_tokens` runs. On exit the
+    model is as before."""
+    own = vars(model).get("frame_tokens")  # an instance-level override, restored on exit
+    frame_tokens = model.frame_tokens
+    kept: dict[bytes, torch.Tensor] = {}
+
+    def rows_per_video(video_inputs: dict[str, Any]) -> list[int] | None:
+        """How many rows of `pixel_values_videos` each video takes (frames, or Qwen2-VL's patches)."""
+        grids = video_inputs.get("video_grid_thw")
+        if grids is not None:
+            return [int(n) for n in grids.prod(-1).tolist()]
+        counts = video_inputs.get("video_num_frames")
+        return None if counts is None else [int(n) for n in counts.tolist()]
+
+    def frame_tokens_once(video_inputs: dict[str, Any]) -> list[torch.Tensor]:
+        pixels = video_inputs["pixel_values_videos"]
+        rows = rows_per_video(video_inputs)
+        if model._vision_grad_enabled() or rows is None or sum(rows) != pixels.shape[0]:
+            return frame_tokens(video_inputs)
+        pieces = pixels.split(rows)
+        keys = [hashlib.blake2b(piece.detach().cpu().numpy().tobytes(), digest_size=16).digest() for piece in pieces]
+        missing = list({key: i for i, key in reversed(list(enumerate(keys))) if key not in kept}.values())
+        if missing:
+            per_video = {
+                name: value[missing] if isinstance(value, torch.Tensor) and value.shape[:1] == (len(rows),) else value
+                for name, value in video_inputs.items()
+            }
+            per_video["pixel_values_videos"] = torch.cat([pieces[i] for i in missing])
+            for i, tokens in zip(missing, frame_tokens(per_video)):
+                kept[keys[i]] = tokens.detach()
+        return [kept[key] for key in keys]
+
+    model.frame_tokens = frame_tokens_once
+    try:
+        yield
+    finally:
+        if own is None:
+            del model.frame_tokens
+        else:
+            model.frame_tokens = own
+
+
 def video_collator(args, processor, data_dir: Path) -> VideoInstructionCollator:
     return VideoInstructionCollator(
         processor, video_root=data_dir, num_frames=args.num_frames, shot_detector=args.shot_detector
@@ -859,7 +907,7 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
         image_llm, linvt_config=linvt_config(args), video_token_id=processor.video_token_id
     )
-    with sampled_videos_kept(processor):
+    with sampled_videos_kept(processor), frame_tokens_kept(model):  # merge_stage2 gives back the same model
         train_stage1(args, model, processor, data_dir)
         clock.lap("stage1_training")
         record("LinVT stage 1", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))

@@ -13,6 +13,7 @@ import torch
 import linvt_hf
 from linvt_hf.assets import demo_model_path
 from linvt_hf.data import generate_synthetic_video_qa
+from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
 
 pytest.importorskip("peft")
 
@@ -151,6 +152,47 @@ def test_sampled_videos_are_kept_within_the_block_only(tmp_path, monkeypatch):
     assert len(decoded) == 2 + len(records)
     processor.save_pretrained(tmp_path / "saved")
     assert "sample_once" not in (tmp_path / "saved" / "processor_config.json").read_text()
+
+
+@pytest.mark.parametrize("backbone", ["internvl", "qwen2_vl"])
+def test_frame_tokens_are_kept_while_the_vision_path_is_frozen(tmp_path, backbone):
+    """Inside `frame_tokens_kept` each video's frame tokens are computed once while the vision path is frozen (once
+    per batch too: a video asked several questions), the loss is the same, and a trainable vision path is never
+    served from what was kept."""
+    recipe = load_recipe()
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone=backbone)
+    generate_synthetic_video_qa(tmp_path / "data", num_train=3, num_validation=0, seed=0)
+    processor = recipe.build_processor(args)
+    model = LINVT_MODEL_CLASSES[backbone].from_backbone(
+        recipe.build_image_llm(args, processor), linvt_config=recipe.linvt_config(args),
+        video_token_id=processor.video_token_id,
+    )
+    collator = recipe.video_collator(args, processor, tmp_path / "data")
+    records = recipe.read_jsonl(tmp_path / "data" / "train_qa.jsonl")
+    whole, part = collator(records), collator(records[:4])  # `part`: 4 questions of the first video, 4 copies of it
+    for module in model.vision_modules:
+        module.requires_grad_(False)
+    expected = [model(**batch).loss for batch in (whole, part)]
+
+    computed = []
+    original = model.frame_tokens
+
+    def counted(video_inputs):
+        tokens = original(video_inputs)
+        computed.extend(t.shape[0] for t in tokens)
+        return tokens
+
+    model.frame_tokens = counted
+    with recipe.frame_tokens_kept(model):
+        got = [model(**batch).loss for batch in (part, whole, whole)]
+        assert len(computed) == 3  # the first video once from `part`, then only the two others from `whole`
+        for module in model.vision_modules:
+            module.requires_grad_(True)
+        model(**part)
+        assert len(computed) == 3 + 4  # trainable vision path: every video of the batch computed again
+    for loss, reference in zip(got, expected[::-1] + expected[:1]):
+        torch.testing.assert_close(loss, reference, rtol=1e-5, atol=1e-6)
+    assert model.frame_tokens is counted  # the model is as before
 
 
 def test_unknown_backbone_is_refused():
