@@ -143,10 +143,10 @@ class RecipeArguments:
     patch_size: int = field(default=7, metadata={"help": "vision patch size (frames give (frame_size / 2 / patch)^2 tokens)"})
     linvt_width: int = 64
     linvt_layers: int = 1
-    num_queries: str = field(default="8,4,4", metadata={"help": "LinVT queries per scale (windows 1, 2, 4)"})
+    num_queries: str = field(default="16,8,4", metadata={"help": "LinVT queries per scale (windows 1, 2, 4)"})
     top_k_tokens: int = 96
     min_tokens_per_frame: int = field(
-        default=0, metadata={"help": "LinVTConfig.min_tokens_per_frame (0: the paper's top-k over the whole video)"}
+        default=4, metadata={"help": "LinVTConfig.min_tokens_per_frame (0: the paper's top-k over the whole video)"}
     )
     temporal_prior: float = field(
         default=2.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"}

@@ -18,3 +18,22 @@ def test_benchmark_smoke_run(script):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "|" in result.stdout  # a Markdown table came out
+
+
+def test_recipe_variants_refuse_options_that_change_the_image_llm(tmp_path):
+    """A variant reuses the prepared image-LLM, so an option acting on it (the LLM's depth here) is refused before
+    any training, and a malformed variant is named."""
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_recipe_variants.py"), "--work-dir", str(tmp_path),
+         "--variant", "deeper=--num_llm_layers 3"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    assert "variant 'deeper' changes ['num_llm_layers'], which act on the image-LLM" in result.stderr
+    assert not any(tmp_path.iterdir())  # nothing was prepared
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_recipe_variants.py"), "--work-dir", str(tmp_path),
+         "--variant", "--num_queries 8,4,4"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert "--variant must be NAME=" in result.stderr
