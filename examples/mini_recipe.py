@@ -17,7 +17,7 @@
    Evaluate after each stage on video questions and on image questions.
 5. Write `results.json`, print a Markdown table and save the merged LinVT model with its processor.
 
-    python examples/mini_recipe.py --output-dir runs/mini --seed 0          # the full run (about 13 min, 2 cores)
+    python examples/mini_recipe.py --output-dir runs/mini --seed 0          # the full run (about 12 min, 2 cores)
     python examples/mini_recipe.py --output-dir /tmp/smoke --smoke          # seconds: the same code on a toy set
 
 Accuracy is exact match of the greedy answer's first word with the reference answer.

@@ -18,9 +18,9 @@ from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
 pytest.importorskip("peft")
 
 RECIPE = Path(__file__).resolve().parents[1] / "examples" / "mini_recipe.py"
-# The shipped demo model on 24 fresh videos (seed 12345), direction, size and visibility questions together: 46 of
-# 62 right (74%), where chance gives 40%.
-LEARNED_TIME_ONLY_ACCURACY = 0.6
+# The shipped demo model on 24 fresh videos (seed 12345), direction, size and visibility questions together: 53 of
+# 62 right (85%), where chance gives 40%.
+LEARNED_TIME_ONLY_ACCURACY = 0.75
 
 
 def load_recipe():
