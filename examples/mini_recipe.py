@@ -673,7 +673,7 @@ def frame_tokens_kept(model: LinVTForConditionalGeneration) -> Iterator[None]:
             return frame_tokens(video_inputs)
         pieces = pixels.split(rows)
         keys = [hashlib.blake2b(piece.detach().cpu().numpy().tobytes(), digest_size=16).digest() for piece in pieces]
-        missing = list({key: i for i, key in reversed(list(enumerate(keys))) if key not in kept}.values())
+        missing = [i for i, key in enumerate(keys) if key not in kept and keys.index(key) == i]  # once per video
         if missing:
             per_video = {
                 name: value[missing] if isinstance(value, torch.Tensor) and value.shape[:1] == (len(rows),) else value
