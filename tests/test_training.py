@@ -46,6 +46,11 @@ def data_dir(tmp_path_factory) -> Path:
                 {"role": "assistant", "content": "a small circle"},
             ],
         },
+        {  # LLaVA-OneVision multi-image: "image" a list, the markers left to the loader
+            "id": "pictures",
+            "image": ["images/train-00000.npy", "images/train-00001.npy"],
+            "conversations": [{"from": "human", "value": "How many?"}, {"from": "gpt", "value": "two"}],
+        },
         {"id": "vc2", "video": "videos/train-00001.mp4", "QA": [{"i": "Watch carefully.", "q": "Which way?", "a": "left"}]},
         {"id": "missing", "video": "videos/nope.mp4", "conversations": [{"from": "human", "value": "<video>\nQ?"}, {"from": "gpt", "value": "A"}]},
         {"id": "corrupt", "video": "videos/corrupt.mp4", "conversations": [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A"}]},
@@ -80,20 +85,23 @@ def test_load_all_record_kinds(data_dir):
     files = ("train_qa.jsonl", "train_captions.jsonl", "train_image_qa.jsonl", "extra.jsonl")
     assert len(records) == sum(len((data_dir / name).read_text().splitlines()) for name in files)
     qa = records["train-00000-color"]
-    assert qa["task"] == "instruction" and qa["video"] == "videos/train-00000.mp4" and qa["image"] is None
+    assert qa["task"] == "instruction" and qa["video"] == "videos/train-00000.mp4" and qa["images"] == []
     assert qa["conversations"][0] == {"from": "human", "value": "<video>\nWhat color is the shape?"}
     caption = records["train-00000-caption"]
     assert caption["task"] == "caption"
     assert caption["conversations"][0]["value"] == "<video>\nDescribe the video briefly."
     assert caption["conversations"][1]["from"] == "gpt" and caption["conversations"][1]["value"].startswith("A ")
     image = records["train-00000-image-color"]
-    assert image["image"] == "images/train-00000.npy" and image["video"] is None
+    assert image["images"] == ["images/train-00000.npy"] and image["video"] is None
     assert image["conversations"][0]["value"].startswith("<image>")
     multi = records["multi"]
     assert [t["from"] for t in multi["conversations"]] == ["human", "gpt", "human", "gpt"]
     assert multi["conversations"][0]["value"] == "Look at <video> and tell me the color."
     assert records["vc2"]["conversations"][0]["value"] == "<video>\nWatch carefully.\nWhich way?"
     assert records["corrupt"]["conversations"][0]["value"] == "<video>\nQ?"  # marker added where missing
+    pictures = records["pictures"]
+    assert pictures["images"] == ["images/train-00000.npy", "images/train-00001.npy"] and pictures["video"] is None
+    assert pictures["conversations"][0]["value"] == "<image>\n<image>\nHow many?"  # one marker per image
 
 
 def test_load_rejects_bad_records(tmp_path):
@@ -103,10 +111,13 @@ def test_load_rejects_bad_records(tmp_path):
         {"id": "x", "video": "a.mp4", "conversations": [{"from": "human", "value": "<video><video>"}, {"from": "gpt", "value": "a"}]},
         {"id": "x", "video": "a.mp4", "conversations": [
             {"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}, {"from": "human", "value": "<video>"}, {"from": "gpt", "value": "b"}]},
+        # two images, one marker: which image goes where is ambiguous
+        {"id": "x", "image": ["a.npy", "b.npy"], "conversations": [{"from": "human", "value": "<image> q"}, {"from": "gpt", "value": "a"}]},
+        {"id": "x", "image": [], "conversations": [{"from": "human", "value": "q"}, {"from": "gpt", "value": "a"}]},
     ):
         path = tmp_path / "bad.jsonl"
         path.write_text(json.dumps(record) + "\n")
-        with pytest.raises(Exception, match="conversations|alternate|marker"):
+        with pytest.raises(Exception, match="conversations|alternate|marker|'image' must be"):
             load_video_instruction_data(str(path), cache_dir=str(tmp_path / "cache"))
 
 
@@ -165,12 +176,33 @@ def test_collator_labels_and_masks_token_by_token(data_dir, backbone, padding_si
     assert not batch["caption_mask"][[0, 2, 3]].any()
 
 
+@pytest.mark.parametrize("backbone", ["internvl", "qwen2_vl"])
+def test_collator_multi_image_record(data_dir, backbone):
+    """A record with a list of images: every image reaches the processor, in order, at its own marker."""
+    records = _records(data_dir)
+    model, processor = make_tiny(backbone)
+    batch = _collator(processor, data_dir)([records["pictures"], records["train-00000-image-color"]])
+    one = _collator(processor, data_dir)([records["train-00000-image-color"]])
+    image_id = processor.image_token_id
+    per_image = int((one["input_ids"][0] == image_id).sum())
+    assert [int((row == image_id).sum()) for row in batch["input_ids"]] == [2 * per_image, per_image]
+    pixels = batch["pixel_values"]
+    assert pixels.shape[0] == 3 * one["pixel_values"].shape[0]
+    # The second image of the set is the second frame written: its pixels come second.
+    second = _collator(processor, data_dir)([{**records["train-00000-image-color"], "images": ["images/train-00001.npy"]}])
+    assert torch.equal(pixels[one["pixel_values"].shape[0] : 2 * one["pixel_values"].shape[0]], second["pixel_values"])
+    labelled = batch["labels"][0] != IGNORE_INDEX
+    assert processor.tokenizer.decode(batch["input_ids"][0][labelled]).startswith("two")
+    inputs = {k: v for k, v in batch.items() if k not in ("num_skipped_samples", "caption_mask")}
+    assert torch.isfinite(model(**inputs).loss)
+
+
 def test_collator_skips_unreadable_samples(data_dir):
     records = _records(data_dir)
     model, processor = make_tiny("qwen2_vl")
     collator = _collator(processor, data_dir)
     good = records["train-00000-color"]
-    broken_image = {**records["train-00000-image-color"], "image": "images/nope.npy"}
+    broken_image = {**records["train-00000-image-color"], "images": ["images/nope.npy"]}
     batch = collator([records["missing"], good, records["corrupt"], broken_image])
     assert int(batch["num_skipped_samples"]) == 3
     assert batch["input_ids"].shape[0] == 1 and batch["video_grid_thw"].shape[0] == 1

@@ -169,8 +169,8 @@ class VideoInstructionCollator:
         videos, images = [], []
         if record.get("video") is not None:
             videos.append({"video": self._resolve(record["video"])})
-        if record.get("image") is not None:
-            images.append(self._load_image(self._resolve(record["image"])))
+        for path in record.get("images") or ():
+            images.append(self._load_image(self._resolve(path)))
         messages = []
         if self.system_prompt is not None and record["conversations"][0]["from"] != "system":
             messages.append({"role": "system", "content": [{"type": "text", "text": self.system_prompt}]})

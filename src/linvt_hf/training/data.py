@@ -1,10 +1,12 @@
 """Loading video instruction data (LLaVA / VideoChat2 style JSON or JSONL) into one `datasets.Dataset` schema.
 
-Every record becomes `{"id", "video", "image", "conversations", "task"}`:
+Every record becomes `{"id", "video", "images", "conversations", "task"}`:
 
+- `images`: the record's image paths, in order: `"image"` may name one image or, as in LLaVA-OneVision's
+  multi-image data, a list of them (`[]` when there is none).
 - `conversations`: a list of `{"from": "human" | "gpt" | "system", "value": str}` turns. The first human turn holds
-  the `<video>` (or `<image>`) marker where the video (image) goes; one is prepended when the record names a video
-  (image) but its text has no marker.
+  the `<video>` marker where the video goes and one `<image>` marker per image; the markers are prepended when the
+  record names a video (images) but its text has none.
 - `task`: `"caption"` for caption records (`{"id", "video", "caption"}`, turned into a one-turn conversation with a
   fixed prompt, `CAPTION_PROMPT`), `"instruction"` for everything else. The collator marks the caption tokens of
   `"caption"` records for stage 1's contrastive loss.
@@ -32,7 +34,7 @@ FEATURES = datasets.Features(
     {
         "id": datasets.Value("string"),
         "video": datasets.Value("string"),
-        "image": datasets.Value("string"),
+        "images": datasets.List(datasets.Value("string")),
         "conversations": datasets.List({"from": datasets.Value("string"), "value": datasets.Value("string")}),
         "task": datasets.Value("string"),
     }
@@ -55,11 +57,13 @@ def load_video_instruction_data(
         cache_dir (`str`, *optional*): the `datasets` cache folder.
 
     Returns:
-        `datasets.Dataset` with columns `id`, `video`, `image`, `conversations`, `task` (see the module docstring).
+        `datasets.Dataset` with columns `id`, `video`, `images`, `conversations`, `task` (see the module docstring).
 
     Raises:
         ValueError: a record with neither `conversations`, `QA` nor `caption`, a conversation that does not start with
-            a human turn or does not alternate human/gpt, or more than one video / image marker.
+            a human turn or does not alternate human/gpt, more than one video marker, a number of image markers
+            other than the number of images, markers outside the first human turn, or an `image` that is neither a
+            path nor a list of paths.
     """
     if isinstance(data_files, Mapping):
         if split not in data_files:
@@ -87,7 +91,7 @@ def load_video_instruction_data(
 
 def _normalise_record(record: dict[str, Any], caption_prompt: str, source: str) -> dict[str, Any]:
     where = f"record {record.get('id')!r} of {source}"
-    video, image = record.get("video"), record.get("image")
+    video, images = record.get("video"), _image_paths(record.get("image"), where)
     if record.get("conversations") is not None:
         turns, task = [_turn(t, where) for t in record["conversations"]], "instruction"
     elif record.get("QA") is not None:
@@ -102,13 +106,13 @@ def _normalise_record(record: dict[str, Any], caption_prompt: str, source: str) 
         raise ValueError(f"{where} has no 'conversations', 'QA' or 'caption'")
     _check_roles(turns, where)
     if video is not None:
-        _place_marker(turns, VIDEO_MARKER, where)
-    if image is not None:
-        _place_marker(turns, IMAGE_MARKER, where)
+        _place_markers(turns, VIDEO_MARKER, 1, where)
+    if images:
+        _place_markers(turns, IMAGE_MARKER, len(images), where)
     return {
         "id": None if record.get("id") is None else str(record["id"]),
         "video": video,
-        "image": image,
+        "images": images,
         "conversations": turns,
         "task": task,
     }
@@ -137,14 +141,28 @@ def _check_roles(turns: list[dict[str, str]], where: str) -> None:
         raise ValueError(f"{where}: turns must alternate human/gpt, from human to gpt; got {dialogue}")
 
 
-def _place_marker(turns: list[dict[str, str]], marker: str, where: str) -> None:
-    """Check there is at most one `marker`, in the first human turn; prepend it there when there is none."""
+def _image_paths(image: Any, where: str) -> list[str]:
+    """`image` as a list of paths: None -> [], one path -> [path], a list of paths as it is."""
+    if image is None:
+        return []
+    if isinstance(image, str):
+        return [image]
+    if isinstance(image, Sequence) and image and all(isinstance(path, str) for path in image):
+        return list(image)
+    raise ValueError(f"{where}: 'image' must be a path or a non-empty list of paths, got {image!r}")
+
+
+def _place_markers(turns: list[dict[str, str]], marker: str, count: int, where: str) -> None:
+    """Check there are exactly `count` `marker`s, all in the first human turn; prepend them there when there are
+    none."""
     counts = [t["value"].count(marker) for t in turns]
     first_human = next(i for i, t in enumerate(turns) if t["from"] == "human")
-    if sum(counts) > 1 or (sum(counts) == 1 and counts[first_human] != 1):
-        raise ValueError(f"{where}: expected one {marker} marker, in the first human turn; found {counts} per turn")
     if sum(counts) == 0:
-        turns[first_human]["value"] = f"{marker}\n{turns[first_human]['value']}"
+        turns[first_human]["value"] = f"{marker}\n" * count + turns[first_human]["value"]
+    elif counts[first_human] != count or sum(counts) != count:
+        raise ValueError(
+            f"{where}: expected {count} {marker} marker(s), all in the first human turn; found {counts} per turn"
+        )
 
 
 __all__ = ["CAPTION_PROMPT", "FEATURES", "IMAGE_MARKER", "VIDEO_MARKER", "load_video_instruction_data"]
