@@ -8,8 +8,9 @@
    `Qwen2VLForConditionalGeneration`). Pre-train its vision encoder on the still frames (a linear head on the mean
    of its tokens classifies what each frame shows, as real encoders are pre-trained before an LLM reads them), then,
    with the encoder frozen as LLaVA does, train projector + LLM with the stock `Trainer` on the frames' questions
-   and on the training captions as text and questions answered from a caption (`--text-qa`): the
-   image-LLM LinVT converts.
+   and on the training captions as text and questions answered from a caption (`--text-qa`), then, as
+   LLaVA-OneVision adds multi-image data after its single-image stage, on picture sets (how many different
+   backgrounds 3-8 frames show) half and half with that data (`--picture-set-steps`): the image-LLM LinVT converts.
 3. Evaluate it: single-frame questions with the frame as an image; time-only questions with several frames as
    images (the only way an image-LLM sees a video).
 4. Convert it with `from_backbone`; stage 1 (LinVT alone, video captions, cross-entropy + contrastive); stage 2
@@ -108,9 +109,11 @@ ANSWER_CHOICES: dict[str, tuple[str, ...]] = {
     "column": COLUMN_WORDS,
     "row": ROW_WORDS,
     "scale": ("big", "small"),
+    "backgrounds": tuple(SHOT_WORDS.values()),
 }
 QUESTION_TYPES = SINGLE_FRAME_TYPES + TIME_ONLY_TYPES
 GROUPS = (("single_frame", SINGLE_FRAME_TYPES), ("time_only", TIME_ONLY_TYPES), ("frame", tuple(FRAME_QUESTIONS)))
+PICTURE_SET_TYPE = "backgrounds"
 # The image-LLM's own forward inputs (the collator also returns LinVT's masks, which it does not take).
 IMAGE_LLM_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "labels")
 LANGUAGE_PROMPT = "Write one sentence about a video."
@@ -164,6 +167,13 @@ class RecipeArguments:
     )
     image_llm_steps: int = 1500
     image_llm_lr: float = 1e-3
+    picture_set_steps: int = field(
+        default=800,
+        metadata={
+            "help": "then a multi-image phase: picture sets (how many different backgrounds 3-8 still frames show) "
+            "half and half with the first phase's data; 0 skips it"
+        },
+    )
     language_data: bool = field(default=True, metadata={"help": "also train the image-LLM on the captions as text"})
     text_qa: bool = field(
         default=True, metadata={"help": "and on reading comprehension: a caption, then a time-only question on it"}
@@ -190,6 +200,7 @@ class RecipeArguments:
         if self.smoke:
             self.num_train_videos, self.num_validation_videos = 6, 3
             self.vision_steps, self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 2, 1, 2
+            self.picture_set_steps = 2
             self.batch_size, self.num_frames, self.hidden_size, self.vision_depth = 4, 8, 64, 1
 
     @property
@@ -496,6 +507,10 @@ def train_image_llm(args, processor, data_dir: Path, clock: Clock | None = None)
     pretrain_image_llm(args, model, processor, data_dir)
     if clock is not None:
         clock.lap("image_llm_training")
+    if args.picture_set_steps > 0:
+        train_image_llm_on_picture_sets(args, model, processor, data_dir)
+        if clock is not None:
+            clock.lap("picture_set_training")
     return model, vision_accuracy
 
 
@@ -513,13 +528,38 @@ def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
     files = [str(data_dir / "train_image_qa.jsonl")]
     if args.language_data:
         files.append(str(write_language_data(data_dir, args.text_qa)))
+    train_image_llm_on(args, model, processor, data_dir, files, "image_llm", args.image_llm_steps)
+
+
+def train_image_llm_on_picture_sets(args, model, processor, data_dir: Path) -> None:
+    """The image-LLM's multi-image phase (as LLaVA-OneVision follows its single-image stage with one that adds
+    multi-image data): the picture sets, each asking how many different backgrounds its 3-8 frames show, mixed
+    half and half with single-frame QA and language samples of the first phase (drawn at random, seeded), so that
+    what the image-LLM learned there stays. Without that half, it forgets how to read a caption's direction."""
+    sets = read_jsonl(data_dir / "train_multi_image_qa.jsonl")
+    if not sets:
+        return
+    rehearsal = read_jsonl(data_dir / "train_image_qa.jsonl")
+    if args.language_data:
+        rehearsal += read_jsonl(write_language_data(data_dir, args.text_qa))
+    rng = np.random.default_rng(args.seed)
+    picks = rng.choice(len(rehearsal), size=min(len(sets), len(rehearsal)), replace=False)
+    keep = ("id", "image", "conversations")
+    records = [{k: r[k] for k in keep if k in r} for r in sets + [rehearsal[i] for i in sorted(picks)]]
+    mixed = write_jsonl(records, Path(args.output_dir) / "train_picture_sets_mixed.jsonl")
+    train_image_llm_on(args, model, processor, data_dir, [str(mixed)], "picture_sets", args.picture_set_steps)
+
+
+def train_image_llm_on(args, model, processor, data_dir: Path, files: list[str], name: str, steps: int) -> None:
+    """Projector + LLM train on `files` with the stock `Trainer` (the vision encoder frozen unless
+    `--freeze-vision false`)."""
     dataset = load_video_instruction_data(files)
     collator = VideoInstructionCollator(processor, video_root=data_dir)
     vision = vision_encoder(model)
     vision.requires_grad_(not args.freeze_vision)
     trainer = Trainer(
         model=model,
-        args=training_arguments(args, "image_llm", args.image_llm_steps, args.image_llm_lr),
+        args=training_arguments(args, name, steps, args.image_llm_lr),
         train_dataset=dataset,
         data_collator=image_llm_collator(collator),
     )
@@ -720,10 +760,13 @@ def video_items(records: Iterable[dict[str, Any]], data_dir: Path) -> list[EvalI
 
 
 def image_items(records: Iterable[dict[str, Any]], data_dir: Path) -> list[EvalItem]:
-    return [
-        EvalItem(r["question_type"], question_text(r), r["conversations"][1]["value"], images=[np.load(data_dir / r["image"])])
-        for r in records
-    ]
+    """Image questions: one still frame, or a picture set (`"image"` a list of frames)."""
+    items = []
+    for r in records:
+        paths = r["image"] if isinstance(r["image"], list) else [r["image"]]
+        images = [np.load(data_dir / path) for path in paths]
+        items.append(EvalItem(r["question_type"], question_text(r), r["conversations"][1]["value"], images=images))
+    return items
 
 
 def frames_as_images_items(records: Iterable[dict[str, Any]], data_dir: Path, processor, count: int) -> list[EvalItem]:
@@ -790,7 +833,7 @@ def chance(records: list[dict[str, Any]]) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------------------------------- report
-COLUMNS = ("time_only", *TIME_ONLY_TYPES, "single_frame", *SINGLE_FRAME_TYPES, "frame")
+COLUMNS = ("time_only", *TIME_ONLY_TYPES, "single_frame", *SINGLE_FRAME_TYPES, "frame", PICTURE_SET_TYPE)
 
 
 def markdown_table(results: dict[str, Any]) -> str:
@@ -891,6 +934,7 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     time_records = [r for r in val_qa if r["question_type"] in TIME_ONLY_TYPES]
     videos = video_items(val_qa, data_dir)
     images = image_items(read_jsonl(data_dir / "validation_image_qa.jsonl"), data_dir)
+    pictures = image_items(read_jsonl(data_dir / "validation_multi_image_qa.jsonl"), data_dir)
     frames = frames_as_images_items(time_records, data_dir, processor, args.image_frames)
     evaluations = []
 
@@ -900,6 +944,8 @@ def run(args: RecipeArguments) -> dict[str, Any]:
 
     bs = args.eval_batch_size
     record("image-LLM", "frame as image", evaluate(image_llm, processor, images, bs, image_llm_only=True))
+    if pictures:
+        record("image-LLM", "3-8 frames as images", evaluate(image_llm, processor, pictures, bs // 4, True))
     record("image-LLM", f"{args.image_frames} frames as images", evaluate(image_llm, processor, frames, bs // 4, True))
     clock.lap("image_llm_eval")
 
@@ -917,6 +963,8 @@ def run(args: RecipeArguments) -> dict[str, Any]:
         clock.lap("stage2_training")
         record("LinVT stage 2", f"video ({args.num_frames} frames)", evaluate(model, processor, videos, bs))
         record("LinVT stage 2", "frame as image", evaluate(model, processor, images, bs))
+        if pictures:
+            record("LinVT stage 2", "3-8 frames as images", evaluate(model, processor, pictures, bs // 4))
         clock.lap("stage2_eval")
 
     final = out / "final_model"
@@ -927,7 +975,11 @@ def run(args: RecipeArguments) -> dict[str, Any]:
     results = {
         "command": "python examples/mini_recipe.py " + " ".join(sys.argv[1:]),
         "arguments": {f.name: getattr(args, f.name) for f in fields(args)},
-        "chance": chance(val_qa + read_jsonl(data_dir / "validation_image_qa.jsonl")),
+        "chance": chance(
+            val_qa
+            + read_jsonl(data_dir / "validation_image_qa.jsonl")
+            + read_jsonl(data_dir / "validation_multi_image_qa.jsonl")
+        ),
         "vision_pretraining_accuracy": vision_accuracy,
         "evaluations": evaluations,
         "wall_time_s": {**clock.phases, "total": round(time.perf_counter() - clock.started, 1)},

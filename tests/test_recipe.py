@@ -121,6 +121,20 @@ def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, bac
     assert any(not torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
     assert all(p.requires_grad for p in model.parameters())
 
+    # The multi-image phase: the picture sets half and half with the first phase's data, the encoder still frozen.
+    encoder, llm = snapshot(recipe.vision_encoder(model)), snapshot(model.model.language_model)
+    recipe.train_image_llm_on_picture_sets(args, model, processor, tmp_path / "data")
+    sets = recipe.read_jsonl(tmp_path / "data" / "train_multi_image_qa.jsonl")
+    mixed = recipe.read_jsonl(tmp_path / "train_picture_sets_mixed.jsonl")
+    assert len(sets) > 0 and len(mixed) == 2 * len(sets)
+    assert mixed[: len(sets)] == [{k: r[k] for k in ("id", "image", "conversations")} for r in sets]
+    assert all(not isinstance(r.get("image"), list) for r in mixed[len(sets) :])
+    assert all(torch.equal(p, encoder[n]) for n, p in recipe.vision_encoder(model).named_parameters())
+    assert any(not torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
+    items = recipe.image_items(sets[:2], tmp_path / "data")  # picture sets evaluate as image items
+    assert [len(item.images) for item in items] == [len(r["image"]) for r in sets[:2]]
+    assert recipe.evaluate(model, processor, items, 2, image_llm_only=True)["counts"] == {"backgrounds": 2}
+
 
 def test_sampled_videos_are_kept_within_the_block_only(tmp_path, monkeypatch):
     """Inside `sampled_videos_kept` each file is decoded once and the batches are unchanged; outside it (and in what

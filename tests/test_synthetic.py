@@ -15,7 +15,10 @@ from linvt_hf.data.synthetic import (
     COLORS,
     COLUMN_WORDS,
     IMAGE_TYPES,
+    PICTURE_SET_QUESTION,
+    PICTURE_SET_SIZES,
     ROW_WORDS,
+    SHOT_WORDS,
     random_spec,
     render_frames,
 )
@@ -96,3 +99,28 @@ def test_still_frames_answer_what_their_pixels_show(tmp_path):
         assert abs(y - (ROW_WORDS.index(per_image["row"]) + 0.5) / 3) < 0.3
         radius = np.sqrt(len(pixels) / np.pi) / frame.shape[0]
         assert (radius > 0.13) if per_image["scale"] == "big" else (radius < 0.22)
+
+
+def test_picture_sets_count_their_backgrounds(tmp_path):
+    """Each picture set's answer is the number of different backgrounds its frames show (their own image QA says
+    which); the videos do not depend on how many picture sets are written."""
+    files = generate_synthetic_video_qa(tmp_path / "a", num_train=6, num_validation=0, seed=2, picture_sets_per_video=3)
+    background_of = {}
+    for line in files["train_image_qa"].read_text().splitlines():
+        record = json.loads(line)
+        if record["question_type"] == "background":
+            background_of[record["image"]] = record["conversations"][1]["value"]
+    sets = [json.loads(line) for line in files["train_multi_image_qa"].read_text().splitlines()]
+    assert len(sets) == 6 * 3
+    for record in sets:
+        images = record["image"]
+        assert PICTURE_SET_SIZES[0] <= len(images) <= PICTURE_SET_SIZES[1]
+        assert record["conversations"][0]["value"] == "<image>\n" * len(images) + PICTURE_SET_QUESTION
+        assert record["conversations"][1]["value"] == SHOT_WORDS[len({background_of[i] for i in images})]
+    assert {r["conversations"][1]["value"] for r in sets} == set(SHOT_WORDS.values())
+    none = generate_synthetic_video_qa(tmp_path / "b", num_train=6, num_validation=0, seed=2, picture_sets_per_video=0)
+    assert none["train_multi_image_qa"].read_text() == ""
+    for name in ("specs.jsonl", "train_qa.jsonl", "train_image_qa.jsonl"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    with pytest.raises(ValueError, match="picture_sets_per_video"):
+        generate_synthetic_video_qa(tmp_path / "c", num_train=1, num_validation=0, picture_sets_per_video=-1)

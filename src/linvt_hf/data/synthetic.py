@@ -13,10 +13,14 @@ Still frames (two per video) carry what one picture shows, for pre-training the 
 colour and shape, and the frame questions (is the object there, is it left/center/right and top/middle/bottom, is
 it big or small, what colour is the background). Each time-only answer follows from these frame answers over time.
 
+Picture sets (several still frames of the split, of 2-4 different backgrounds) ask how many different backgrounds
+the pictures show: multi-image QA, as real image-LLMs are trained on (LLaVA-OneVision), which gives the image-LLM a
+way of counting what differs across pictures before it ever sees a video.
+
 Records are written in the LLaVA / VideoChat2 instruction format, one JSON object per line:
 `{"id", "video", "conversations": [{"from": "human", "value": "<video>\\n..."}, {"from": "gpt", "value": ...}],
 "question_type", "answerable_from"}` for QA, and `{"id", "video", "caption"}` for stage-1 captions; image QA records
-(`"image"`: a `.npy` frame) for the still frames.
+(`"image"`: a `.npy` frame) for the still frames, and multi-image records (`"image"`: a list of them) for picture sets.
 """
 
 from __future__ import annotations
@@ -68,6 +72,9 @@ FRAME_QUESTIONS = {
     "row": "Is the shape at the top, in the middle or at the bottom?",
     "scale": "Is the shape big or small?",
 }
+# Asked of a set of still frames (multi-image QA): how many different backgrounds they show (2-4, as shots).
+PICTURE_SET_QUESTION = "How many different background colors do the pictures have?"
+PICTURE_SET_SIZES = (3, 8)
 SINGLE_FRAME_TYPES = ("color", "shape")
 TIME_ONLY_TYPES = ("direction", "size", "shots", "visibility")
 IMAGE_TYPES = SINGLE_FRAME_TYPES + tuple(FRAME_QUESTIONS)
@@ -231,9 +238,12 @@ def generate_synthetic_video_qa(
     size: int = 96,
     fps: int = 8,
     overwrite: bool = False,
+    picture_sets_per_video: int = 6,
 ) -> dict[str, Path]:
     """Write the synthetic set to `output_dir`: videos/*.mp4, images/*.npy frames and one JSONL file per split and
-    kind (`{split}_qa.jsonl`, `{split}_captions.jsonl`, `{split}_image_qa.jsonl`) plus `specs.jsonl`.
+    kind (`{split}_qa.jsonl`, `{split}_captions.jsonl`, `{split}_image_qa.jsonl`, `{split}_multi_image_qa.jsonl`:
+    `picture_sets_per_video` picture sets per video of the split, drawn from the split's own still frames) plus
+    `specs.jsonl`.
 
     Returns the paths of the JSONL files by name. Refuses to write into a folder that already holds a generated set
     unless `overwrite=True`.
@@ -242,21 +252,28 @@ def generate_synthetic_video_qa(
     marker = root / "specs.jsonl"
     if marker.exists() and not overwrite:
         raise FileExistsError(f"{root} already holds a synthetic set (specs.jsonl); pass overwrite=True to replace it")
-    for name, count in (("num_train", num_train), ("num_validation", num_validation)):
+    for name, count in (
+        ("num_train", num_train),
+        ("num_validation", num_validation),
+        ("picture_sets_per_video", picture_sets_per_video),
+    ):
         if count < 0:
             raise ValueError(f"{name} must be >= 0, got {count}")
     (root / "videos").mkdir(parents=True, exist_ok=True)
     (root / "images").mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
+    # Picture sets draw from their own stream, so the videos are the same whatever their number.
+    set_rng = np.random.default_rng([seed, 1])
     files: dict[str, Path] = {}
     handles = {}
     try:
         for split, count in (("train", num_train), ("validation", num_validation)):
-            for kind in ("qa", "captions", "image_qa"):
+            for kind in ("qa", "captions", "image_qa", "multi_image_qa"):
                 files[f"{split}_{kind}"] = root / f"{split}_{kind}.jsonl"
                 handles[f"{split}_{kind}"] = open(files[f"{split}_{kind}"], "w")
         with open(marker, "w") as specs:
             for split, count in (("train", num_train), ("validation", num_validation)):
+                frames_by_background: dict[str, list[str]] = {}
                 for i in range(count):
                     spec = random_spec(rng, f"{split}-{i:05d}")
                     frames = render_frames(spec, size)
@@ -270,6 +287,11 @@ def generate_synthetic_video_qa(
                     )
                     for record in image_records(spec, frames, root, rng):
                         handles[f"{split}_image_qa"].write(json.dumps(record) + "\n")
+                        if record["question_type"] == "background":
+                            answer = record["conversations"][1]["value"]
+                            frames_by_background.setdefault(answer, []).append(record["image"])
+                for record in picture_set_records(split, frames_by_background, count * picture_sets_per_video, set_rng):
+                    handles[f"{split}_multi_image_qa"].write(json.dumps(record) + "\n")
     finally:
         for handle in handles.values():
             handle.close()
@@ -300,3 +322,29 @@ def image_records(spec: VideoSpec, frames: np.ndarray, root: Path, rng: np.rando
                 ],
                 "question_type": kind,
             }
+
+
+def picture_set_records(
+    split: str, frames_by_background: dict[str, list[str]], count: int, rng: np.random.Generator
+) -> Iterator[dict]:
+    """`count` multi-image QA records: 3-8 still frames showing 2-4 different backgrounds (each of them at least
+    once), and how many different backgrounds there are. None when the split has fewer than 4 backgrounds."""
+    backgrounds = sorted(frames_by_background)
+    if len(backgrounds) < max(SHOT_WORDS):
+        return
+    for i in range(count):
+        distinct = int(rng.integers(min(SHOT_WORDS), max(SHOT_WORDS) + 1))
+        size = int(rng.integers(max(distinct, PICTURE_SET_SIZES[0]), PICTURE_SET_SIZES[1] + 1))
+        chosen = [backgrounds[j] for j in rng.choice(len(backgrounds), size=distinct, replace=False)]
+        shown = chosen + [chosen[j] for j in rng.integers(distinct, size=size - distinct)]
+        images = [frames_by_background[b][int(rng.integers(len(frames_by_background[b])))] for b in shown]
+        order = rng.permutation(size)
+        yield {
+            "id": f"{split}-pictures{i:05d}",
+            "image": [images[j] for j in order],
+            "conversations": [
+                {"from": "human", "value": "<image>\n" * size + PICTURE_SET_QUESTION},
+                {"from": "gpt", "value": SHOT_WORDS[distinct]},
+            ],
+            "question_type": "backgrounds",
+        }
