@@ -46,14 +46,14 @@ def data_dir(tmp_path_factory) -> Path:
                 {"role": "assistant", "content": "a small circle"},
             ],
         },
+        {"id": "vc2", "video": "videos/train-00001.mp4", "QA": [{"i": "Watch carefully.", "q": "Which way?", "a": "left"}]},
+        {"id": "missing", "video": "videos/nope.mp4", "conversations": [{"from": "human", "value": "<video>\nQ?"}, {"from": "gpt", "value": "A"}]},
+        {"id": "corrupt", "video": "videos/corrupt.mp4", "conversations": [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A"}]},
         {  # LLaVA-OneVision multi-image: "image" a list, the markers left to the loader
             "id": "pictures",
             "image": ["images/train-00000.npy", "images/train-00001.npy"],
             "conversations": [{"from": "human", "value": "How many?"}, {"from": "gpt", "value": "two"}],
         },
-        {"id": "vc2", "video": "videos/train-00001.mp4", "QA": [{"i": "Watch carefully.", "q": "Which way?", "a": "left"}]},
-        {"id": "missing", "video": "videos/nope.mp4", "conversations": [{"from": "human", "value": "<video>\nQ?"}, {"from": "gpt", "value": "A"}]},
-        {"id": "corrupt", "video": "videos/corrupt.mp4", "conversations": [{"from": "human", "value": "Q?"}, {"from": "gpt", "value": "A"}]},
     ]
     (root / "videos" / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2000))
     with open(root / "extra.jsonl", "w") as handle:
