@@ -168,10 +168,10 @@ class RecipeArguments:
     image_llm_steps: int = 1500
     image_llm_lr: float = 1e-3
     picture_set_steps: int = field(
-        default=800,
+        default=0,
         metadata={
-            "help": "then a multi-image phase: picture sets (how many different backgrounds 3-8 still frames show) "
-            "half and half with the first phase's data; 0 skips it"
+            "help": "then a multi-image phase of this many steps (0: none): picture sets (how many different "
+            "backgrounds 3-8 still frames show) half and half with the first phase's data"
         },
     )
     language_data: bool = field(default=True, metadata={"help": "also train the image-LLM on the captions as text"})
@@ -200,7 +200,7 @@ class RecipeArguments:
         if self.smoke:
             self.num_train_videos, self.num_validation_videos = 6, 3
             self.vision_steps, self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 2, 1, 2
-            self.picture_set_steps = 2
+            self.picture_set_steps = min(self.picture_set_steps, 2)
             self.batch_size, self.num_frames, self.hidden_size, self.vision_depth = 4, 8, 64, 1
 
     @property

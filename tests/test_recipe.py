@@ -51,12 +51,13 @@ def test_smoke_run_end_to_end(tmp_path):
 
 def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
     """The default settings, spelled out: InternVL image-LLM, reading-comprehension text data, temporal prior,
-    multi-turn stage-2 samples."""
+    multi-turn stage-2 samples; and the image-LLM's multi-image phase (off by default)."""
     recipe = load_recipe()
     argv = ["--output-dir", str(tmp_path), "--smoke", "--backbone", "internvl", "--text-qa", "true",
-            "--temporal-prior", "2.0", "--multi-turn-qa", "true"]
+            "--temporal-prior", "2.0", "--multi-turn-qa", "true", "--picture-set-steps", "2"]
     results = recipe.main(argv)
-    assert results["arguments"]["backbone"] == "internvl"
+    assert results["arguments"]["backbone"] == "internvl" and results["arguments"]["picture_set_steps"] == 2
+    assert "picture_set_training" in results["wall_time_s"]
 
     # Stage 2's multi-turn samples: every question of a video, once, in one chat; the video only in the first turn.
     qa = [json.loads(line) for line in open(tmp_path / "data" / "train_qa.jsonl")]
