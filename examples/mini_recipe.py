@@ -77,6 +77,7 @@ from linvt_hf.data.synthetic import (
     COLORS,
     COLUMN_WORDS,
     DIRECTIONS,
+    PICTURE_SET_TYPE,
     QUESTIONS,
     ROW_WORDS,
     SHAPES,
@@ -109,11 +110,10 @@ ANSWER_CHOICES: dict[str, tuple[str, ...]] = {
     "column": COLUMN_WORDS,
     "row": ROW_WORDS,
     "scale": ("big", "small"),
-    "backgrounds": tuple(SHOT_WORDS.values()),
+    PICTURE_SET_TYPE: tuple(SHOT_WORDS.values()),
 }
 QUESTION_TYPES = SINGLE_FRAME_TYPES + TIME_ONLY_TYPES
 GROUPS = (("single_frame", SINGLE_FRAME_TYPES), ("time_only", TIME_ONLY_TYPES), ("frame", tuple(FRAME_QUESTIONS)))
-PICTURE_SET_TYPE = "backgrounds"
 # The image-LLM's own forward inputs (the collator also returns LinVT's masks, which it does not take).
 IMAGE_LLM_INPUTS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids", "labels")
 LANGUAGE_PROMPT = "Write one sentence about a video."
@@ -504,11 +504,11 @@ def train_image_llm(args, processor, data_dir: Path, clock: Clock | None = None)
     print("vision encoder, held-out frames:", json.dumps({k: round(v, 3) for k, v in vision_accuracy.items()}))
     if clock is not None:
         clock.lap("vision_pretraining")
-    pretrain_image_llm(args, model, processor, data_dir)
+    first_phase_files = pretrain_image_llm(args, model, processor, data_dir)
     if clock is not None:
         clock.lap("image_llm_training")
     if args.picture_set_steps > 0:
-        train_image_llm_on_picture_sets(args, model, processor, data_dir)
+        train_image_llm_on_picture_sets(args, model, processor, data_dir, first_phase_files)
         if clock is not None:
             clock.lap("picture_set_training")
     return model, vision_accuracy
@@ -523,25 +523,28 @@ def vision_encoder(model: PreTrainedModel) -> torch.nn.Module:
     return torch.nn.ModuleList([module for name, module in visual.named_children() if name != "merger"])
 
 
-def pretrain_image_llm(args, model, processor, data_dir: Path) -> None:
-    """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language)."""
+def pretrain_image_llm(args, model, processor, data_dir: Path) -> list[str]:
+    """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language).
+    Returns its data files."""
     files = [str(data_dir / "train_image_qa.jsonl")]
     if args.language_data:
         files.append(str(write_language_data(data_dir, args.text_qa)))
     train_image_llm_on(args, model, processor, data_dir, files, "image_llm", args.image_llm_steps)
+    return files
 
 
-def train_image_llm_on_picture_sets(args, model, processor, data_dir: Path) -> None:
+def train_image_llm_on_picture_sets(
+    args, model, processor, data_dir: Path, first_phase_files: list[str]
+) -> None:
     """The image-LLM's multi-image phase (as LLaVA-OneVision follows its single-image stage with one that adds
     multi-image data): the picture sets, each asking how many different backgrounds its 3-8 frames show, mixed
-    half and half with single-frame QA and language samples of the first phase (drawn at random, seeded), so that
-    what the image-LLM learned there stays. Without that half, it forgets how to read a caption's direction."""
+    half and half with samples of the first phase's data (`first_phase_files`: still-frame QA and language, drawn
+    at random, seeded), so that what the image-LLM learned there stays. Without that half, it forgets how to read
+    a caption's direction."""
     sets = read_jsonl(data_dir / "train_multi_image_qa.jsonl")
     if not sets:
         return
-    rehearsal = read_jsonl(data_dir / "train_image_qa.jsonl")
-    if args.language_data:
-        rehearsal += read_jsonl(write_language_data(data_dir, args.text_qa))
+    rehearsal = [record for path in first_phase_files for record in read_jsonl(Path(path))]
     rng = np.random.default_rng(args.seed)
     picks = rng.choice(len(rehearsal), size=min(len(sets), len(rehearsal)), replace=False)
     keep = ("id", "image", "conversations")

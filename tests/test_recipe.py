@@ -117,14 +117,14 @@ def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, bac
     assert all(torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
 
     encoder = snapshot(recipe.vision_encoder(model))
-    recipe.pretrain_image_llm(args, model, processor, tmp_path / "data")
+    first_phase_files = recipe.pretrain_image_llm(args, model, processor, tmp_path / "data")
     assert all(torch.equal(p, encoder[n]) for n, p in recipe.vision_encoder(model).named_parameters())
     assert any(not torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
     assert all(p.requires_grad for p in model.parameters())
 
     # The multi-image phase: the picture sets half and half with the first phase's data, the encoder still frozen.
     encoder, llm = snapshot(recipe.vision_encoder(model)), snapshot(model.model.language_model)
-    recipe.train_image_llm_on_picture_sets(args, model, processor, tmp_path / "data")
+    recipe.train_image_llm_on_picture_sets(args, model, processor, tmp_path / "data", first_phase_files)
     sets = recipe.read_jsonl(tmp_path / "data" / "train_multi_image_qa.jsonl")
     mixed = recipe.read_jsonl(tmp_path / "train_picture_sets_mixed.jsonl")
     assert len(sets) > 0 and len(mixed) == 2 * len(sets)

@@ -75,6 +75,7 @@ FRAME_QUESTIONS = {
 # Asked of a set of still frames (multi-image QA): how many different backgrounds they show (2-4, as shots).
 PICTURE_SET_QUESTION = "How many different background colors do the pictures have?"
 PICTURE_SET_SIZES = (3, 8)
+PICTURE_SET_TYPE = "backgrounds"
 SINGLE_FRAME_TYPES = ("color", "shape")
 TIME_ONLY_TYPES = ("direction", "size", "shots", "visibility")
 IMAGE_TYPES = SINGLE_FRAME_TYPES + tuple(FRAME_QUESTIONS)
@@ -346,5 +347,5 @@ def picture_set_records(
                 {"from": "human", "value": "<image>\n" * size + PICTURE_SET_QUESTION},
                 {"from": "gpt", "value": SHOT_WORDS[distinct]},
             ],
-            "question_type": "backgrounds",
+            "question_type": PICTURE_SET_TYPE,
         }
