@@ -99,7 +99,7 @@ def prepare(output_dir: str, smoke: bool, settings: dict) -> None:
     set_seed(0)
     processor = recipe.build_processor(args)
     image_llm, _ = recipe.train_image_llm(args, processor, out / "data")
-    image_llm.save_pretrained(out / "image_llm")
+    recipe.save_image_llm(image_llm, processor, out / "image_llm")
 
 
 def run_variant(
@@ -119,7 +119,7 @@ def run_variant(
     torch.set_num_threads(threads)
     data_dir = Path(output_dir) / "data"
     started = time.perf_counter()
-    processor = recipe.build_processor(args)
+    processor = recipe.build_processor(args, tokenizer=recipe.image_llm_tokenizer(Path(output_dir) / "image_llm"))
     image_llm = AutoModelForImageTextToText.from_pretrained(Path(output_dir) / "image_llm")
     config = LinVTConfig(**{**linvt_settings(recipe.linvt_config(args)), **VARIANTS[variant]})
     if config.tokenizer_type != "linvt":

@@ -75,13 +75,15 @@ def prepare(base: recipe.RecipeArguments, work_dir: Path) -> None:
         recipe.generate_synthetic_video_qa(data_dir, base.num_train_videos, base.num_validation_videos, seed=base.seed)
     if not (llm_dir / "config.json").exists():
         set_seed(base.seed)
-        image_llm, _ = recipe.train_image_llm(base, recipe.build_processor(base), data_dir)
-        image_llm.save_pretrained(llm_dir)
+        processor = recipe.build_processor(base)
+        image_llm, _ = recipe.train_image_llm(base, processor, data_dir)
+        recipe.save_image_llm(image_llm, processor, llm_dir)
+
 
 
 def run_variant(args: recipe.RecipeArguments, work_dir: Path) -> dict:
     data_dir = work_dir / "data"
-    processor = recipe.build_processor(args)
+    processor = recipe.build_processor(args, tokenizer=recipe.image_llm_tokenizer(work_dir / "image_llm"))
     image_llm = AutoModelForImageTextToText.from_pretrained(work_dir / "image_llm")
     videos = recipe.video_items(recipe.read_jsonl(data_dir / "validation_qa.jsonl"), data_dir)
     images = recipe.image_items(recipe.read_jsonl(data_dir / "validation_image_qa.jsonl"), data_dir)

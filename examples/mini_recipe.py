@@ -49,11 +49,13 @@ import torch
 from peft import LoraConfig
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 from transformers import (
+    AutoTokenizer,
     GotOcr2ImageProcessorPil,
     HfArgumentParser,
     InternVLForConditionalGeneration,
     InternVLProcessor,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     Qwen2Tokenizer,
     Qwen2VLForConditionalGeneration,
     Qwen2VLImageProcessorPil,
@@ -234,10 +236,13 @@ def build_tokenizer(corpus: list[str], backbone: str) -> Qwen2Tokenizer:
     return qwen2_tokenizer_for(backbone, model["vocab"], merges)
 
 
-def build_processor(args: RecipeArguments) -> LinVTProcessor:
-    """The backbone's real processor (`InternVLProcessor` or `Qwen2VLProcessor`; synthetic-vocabulary tokenizer,
-    `frame_size` images) wrapped in `LinVTProcessor`."""
-    tokenizer = build_tokenizer(synthetic_vocabulary(), args.backbone)
+def build_processor(args: RecipeArguments, tokenizer: PreTrainedTokenizerBase | None = None) -> LinVTProcessor:
+    """The backbone's real processor (`InternVLProcessor` or `Qwen2VLProcessor`; `frame_size` images) wrapped in
+    `LinVTProcessor`. Its tokenizer is `tokenizer` or, when None, a new one on the synthetic vocabulary: a model
+    trained earlier must get the tokenizer it was trained with (token ids follow the vocabulary, which grows with
+    the synthetic set)."""
+    if tokenizer is None:
+        tokenizer = build_tokenizer(synthetic_vocabulary(), args.backbone)
     if args.backbone == "internvl":
         # One tile per image, as per frame: InternVLProcessor turns tiling on by default, max_patches=1 keeps the
         # image-LLM's images and LinVT's frames the same `frame_size` square, normalised as InternVL normalises.
@@ -271,6 +276,25 @@ def build_processor(args: RecipeArguments) -> LinVTProcessor:
         min_frames=1,
         shot_detector=args.shot_detector,
     )
+
+
+def save_image_llm(model: PreTrainedModel, processor: LinVTProcessor, path: Path) -> None:
+    """Save a trained image-LLM with the tokenizer it was trained with, for runs that convert it later
+    (`image_llm_tokenizer`). The tokenizer goes first: the model's `config.json` marks a complete save."""
+    processor.tokenizer.save_pretrained(path)
+    model.save_pretrained(path)
+
+
+def image_llm_tokenizer(path: Path) -> PreTrainedTokenizerBase:
+    """The tokenizer saved with an image-LLM by `save_image_llm`. One built anew from the synthetic vocabulary of
+    the code at hand may number the words differently (the vocabulary grows with the synthetic set), and the
+    image-LLM would then silently read other tokens than it learned."""
+    if not (Path(path) / "tokenizer_config.json").exists():
+        raise FileNotFoundError(
+            f"{path} holds an image-LLM without its tokenizer (saved by an older version): its token ids follow the "
+            "vocabulary it was trained with, so train and save it again (a new work dir)"
+        )
+    return AutoTokenizer.from_pretrained(path)
 
 
 def build_image_llm(args: RecipeArguments, processor: LinVTProcessor) -> PreTrainedModel:

@@ -218,6 +218,30 @@ def test_unknown_backbone_is_refused():
         recipe.RecipeArguments(stage2_image_share=1.0)
 
 
+def test_an_image_llm_is_reloaded_with_the_tokenizer_it_was_trained_with(tmp_path, monkeypatch):
+    """The synthetic vocabulary grows with the synthetic set, and a tokenizer built anew then numbers the words
+    differently: a saved image-LLM comes back with its own tokenizer, and one saved without it is refused."""
+    recipe = load_recipe()
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True)
+    processor = recipe.build_processor(args)
+    model = recipe.build_image_llm(args, processor)
+    recipe.save_image_llm(model, processor, tmp_path / "image_llm")
+    text = "What color is the shape? red"
+    ids = processor.tokenizer(text)["input_ids"]
+
+    vocabulary = recipe.synthetic_vocabulary
+    monkeypatch.setattr(recipe, "synthetic_vocabulary", lambda: ["reddish shapeless colour", *vocabulary()])
+    assert recipe.build_processor(args).tokenizer(text)["input_ids"] != ids  # a new tokenizer would misread it
+    saved = recipe.image_llm_tokenizer(tmp_path / "image_llm")
+    reloaded = recipe.build_processor(args, tokenizer=saved)
+    assert reloaded.tokenizer(text)["input_ids"] == ids
+    assert reloaded.video_token_id == processor.video_token_id
+
+    model.save_pretrained(tmp_path / "without_tokenizer")
+    with pytest.raises(FileNotFoundError, match="without its tokenizer"):
+        recipe.image_llm_tokenizer(tmp_path / "without_tokenizer")
+
+
 @pytest.fixture(scope="module")
 def demo_pipeline():
     from transformers import pipeline
