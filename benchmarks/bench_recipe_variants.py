@@ -11,6 +11,8 @@ JSON per variant and a Markdown table.
     python benchmarks/bench_recipe_variants.py --work-dir /tmp/variants --num-threads 1 \
         --variant defaults="" --variant q16="--num_queries 16,8,4 --min_tokens_per_frame 0"
 
+`--probe-every N` also scores the validation time-only questions every N stage-2 steps (printed as `probe` rows and
+kept in the variant's JSON): when each skill is learned, or that it never is.
 `--prepare-only` lets two processes (one thread each: as fast per run as two threads on this tiny model) share
 one prepared work dir. Figures differ from a full recipe run by float-rounding noise only (thread count, and the
 image-LLM reloaded from disk: see RESULTS.md on how far such noise moves the time-only accuracy).
@@ -81,7 +83,9 @@ def prepare(base: recipe.RecipeArguments, work_dir: Path) -> None:
 
 
 
-def run_variant(args: recipe.RecipeArguments, work_dir: Path) -> dict:
+def run_variant(args: recipe.RecipeArguments, work_dir: Path, probe_every: int = 0) -> dict:
+    """Stage 1 and 2 from the prepared image-LLM, then the scores; with `probe_every` > 0 also the accuracy on the
+    validation time-only questions every that many stage-2 steps (`"probe"`)."""
     data_dir = work_dir / "data"
     processor = recipe.build_processor(args, tokenizer=recipe.image_llm_tokenizer(work_dir / "image_llm"))
     image_llm = AutoModelForImageTextToText.from_pretrained(work_dir / "image_llm")
@@ -95,11 +99,18 @@ def run_variant(args: recipe.RecipeArguments, work_dir: Path) -> dict:
     started = time.perf_counter()
     with recipe.sampled_videos_kept(processor), recipe.frame_tokens_kept(model):
         recipe.train_stage1(args, model, processor, data_dir)
-        model = recipe.train_stage2(args, model, processor, data_dir)
+        probes = []
+        if probe_every > 0:
+            time_only = [item for item in videos if item.question_type in TIME_ONLY_TYPES]
+            probes.append(recipe.AccuracyProbe(processor, time_only, probe_every, args.eval_batch_size))
+        model = recipe.train_stage2(args, model, processor, data_dir, callbacks=probes)
         training_s = time.perf_counter() - started
         video = recipe.evaluate(model, processor, videos, args.eval_batch_size)
         image = recipe.evaluate(model, processor, images, args.eval_batch_size)
-    return {"video": video, "image": image, "training_s": round(training_s, 1)}
+    result = {"video": video, "image": image, "training_s": round(training_s, 1)}
+    if probes:
+        result["probe"] = probes[0].history
+    return result
 
 
 def table_row(name: str, argv: str, result: dict) -> str:
@@ -117,15 +128,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--variant", action="append", default=[], help='NAME="--option value ..." (repeatable)')
     parser.add_argument("--num-threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--prepare-only", action="store_true")
+    parser.add_argument(
+        "--probe-every", type=int, default=0,
+        help="also score the validation time-only questions every N stage-2 steps (when each skill is learned; "
+        "training is unchanged; the time counts in 'stages 1+2')",
+    )
     parser.add_argument("--smoke", action="store_true", help="the recipe's --smoke sizes, one variant: seconds")
     options = parser.parse_args(argv)
     if options.smoke:
         options.base = f"--smoke {options.base}"
         options.variant = options.variant or ["fewer_queries=--num_queries 8,4,4"]
+        options.probe_every = options.probe_every or 1
         if options.work_dir is None:
             with tempfile.TemporaryDirectory(prefix="recipe_variants_") as work_dir:
                 options.work_dir = Path(work_dir)
                 return compare(options)
+    if options.probe_every < 0:
+        parser.error(f"--probe-every must be >= 0, got {options.probe_every}")
     if options.work_dir is None:
         parser.error("--work-dir is required (unless --smoke)")
     compare(options)
@@ -147,7 +166,7 @@ def compare(options: argparse.Namespace) -> None:
         return
     rows = []
     for name, rest, args in variants:
-        result = run_variant(args, options.work_dir)
+        result = run_variant(args, options.work_dir, options.probe_every)
         (options.work_dir / name / "variant.json").write_text(json.dumps({"options": rest, **result}, indent=1))
         rows.append(table_row(name, rest, result))
         print(rows[-1], flush=True)

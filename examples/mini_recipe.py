@@ -61,6 +61,7 @@ from transformers import (
     Qwen2VLImageProcessorPil,
     Qwen2VLProcessor,
     Trainer,
+    TrainerCallback,
     TrainingArguments,
     set_seed,
 )
@@ -651,9 +652,11 @@ def write_image_replay(data_dir: Path, seed: int, share: float, num_video_sample
     return write_jsonl([chats[i] for i in sorted(rng.choice(len(chats), size=count, replace=False))], output)
 
 
-def train_stage2(args, model, processor, data_dir: Path) -> LinVTForConditionalGeneration:
+def train_stage2(
+    args, model, processor, data_dir: Path, callbacks: list[TrainerCallback] | None = None
+) -> LinVTForConditionalGeneration:
     """Stage 2: LoRA on the LLM + LinVT, on video QA (with `stage2_image_share` of image QA); returns the merged
-    model."""
+    model. `callbacks` go to its `Trainer` (e.g. an `AccuracyProbe`)."""
     lora = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0)
     peft_model = prepare_stage2(model, lora)
     out = Path(args.output_dir)
@@ -669,9 +672,32 @@ def train_stage2(args, model, processor, data_dir: Path) -> LinVTForConditionalG
         args=training_arguments(args, "stage2", args.stage2_steps, args.stage2_lr),
         train_dataset=load_video_instruction_data(files),
         data_collator=video_collator(args, processor, data_dir),
+        callbacks=callbacks,
     )
     trainer.train()
     return merge_stage2(peft_model)
+
+
+class AccuracyProbe(TrainerCallback):
+    """Accuracy per question type on `items` (greedy answers, as `evaluate`) every `every` optimizer steps of a
+    training run, kept in `history` as `{"step", <type or group>: accuracy}` rows: when each skill is learned, and
+    whether it is at all (a skill stuck at its majority answer's share is not). Answering changes no weight, no
+    random state and no data order, so a probed run trains exactly as an unprobed one."""
+
+    def __init__(self, processor, items: list[EvalItem], every: int, batch_size: int) -> None:
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.processor, self.items, self.every, self.batch_size = processor, items, every, batch_size
+        self.history: list[dict[str, float]] = []
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            was_training = model.training
+            scores = evaluate(model, self.processor, self.items, self.batch_size)
+            model.train(was_training)
+            row = {"step": state.global_step, **{k: round(v, 3) for k, v in scores.items() if k != "counts"}}
+            self.history.append(row)
+            print("probe", json.dumps(row), flush=True)
 
 
 @contextmanager

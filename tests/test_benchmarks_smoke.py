@@ -18,6 +18,8 @@ def test_benchmark_smoke_run(script):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "|" in result.stdout  # a Markdown table came out
+    if script == "bench_recipe_variants.py":  # its smoke run probes every stage-2 step
+        assert result.stdout.count('probe {"step": ') == 2
 
 
 def test_recipe_variants_refuse_options_that_change_the_image_llm(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import json
 import sys
@@ -216,6 +217,35 @@ def test_unknown_backbone_is_refused():
         recipe.RecipeArguments(backbone="llava")
     with pytest.raises(ValueError, match="stage2_image_share must be in"):
         recipe.RecipeArguments(stage2_image_share=1.0)
+
+
+def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_path):
+    """Stage 2 with an `AccuracyProbe` every step trains the same weights, bit for bit, as without one, and the probe
+    holds one row of per-type accuracies per step."""
+    recipe = load_recipe()
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True)  # 2 stage-2 steps
+    data = tmp_path / "data"
+    generate_synthetic_video_qa(data, num_train=4, num_validation=2, seed=0)
+    processor = recipe.build_processor(args)
+    torch.manual_seed(0)
+    image_llm = recipe.build_image_llm(args, processor)
+    items = recipe.video_items(recipe.read_jsonl(data / "validation_qa.jsonl"), data)
+
+    def stage2(callbacks):
+        torch.manual_seed(1)
+        model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
+            copy.deepcopy(image_llm), linvt_config=recipe.linvt_config(args), video_token_id=processor.video_token_id
+        )
+        return recipe.train_stage2(args, model, processor, data, callbacks=callbacks).state_dict()
+
+    probe = recipe.AccuracyProbe(processor, items, every=1, batch_size=4)
+    probed, plain = stage2([probe]), stage2(None)
+    assert probed.keys() == plain.keys() and all(torch.equal(probed[k], plain[k]) for k in plain)
+    assert [row["step"] for row in probe.history] == [1, 2]
+    types = {item.question_type for item in items}
+    assert all(types <= set(row) and all(0 <= row[t] <= 1 for t in types) for row in probe.history)
+    with pytest.raises(ValueError, match="every must be >= 1"):
+        recipe.AccuracyProbe(processor, items, every=0, batch_size=4)
 
 
 def test_an_image_llm_is_reloaded_with_the_tokenizer_it_was_trained_with(tmp_path, monkeypatch):
