@@ -80,6 +80,7 @@ from linvt_hf.data.synthetic import (
     COLORS,
     COLUMN_WORDS,
     DIRECTIONS,
+    PICTURE_SET_QUESTION,
     PICTURE_SET_TYPE,
     QUESTIONS,
     ROW_WORDS,
@@ -221,7 +222,7 @@ def synthetic_vocabulary() -> list[str]:
     """Every text the synthetic set and the recipe use, for training the tokenizer."""
     words = [w for choices in ANSWER_CHOICES.values() for w in choices] + ["stays", "appearing", "gone", "moves"]
     questions = [q.format(color=c, shape=s) for q in QUESTIONS.values() for c in COLORS for s in SHAPES]
-    questions += list(FRAME_QUESTIONS.values())
+    questions += [*FRAME_QUESTIONS.values(), PICTURE_SET_QUESTION]
     return questions + [CAPTION_PROMPT, LANGUAGE_PROMPT, " ".join(words), *words]
 
 
