@@ -8,9 +8,10 @@
    `Qwen2VLForConditionalGeneration`). Pre-train its vision encoder on the still frames (a linear head on the mean
    of its tokens classifies what each frame shows, as real encoders are pre-trained before an LLM reads them), then,
    with the encoder frozen as LLaVA does, train projector + LLM with the stock `Trainer` on the frames' questions
-   and on the training captions as text and questions answered from a caption (`--text-qa`), then, as
-   LLaVA-OneVision adds multi-image data after its single-image stage, on picture sets (how many different
-   backgrounds 3-8 frames show) half and half with that data (`--picture-set-steps`): the image-LLM LinVT converts.
+   and on the training captions as text and questions answered from a caption (`--text-qa`); optionally (both off
+   by default) with picture sets (how many different backgrounds 3-8 frames show) as a share of those samples
+   (`--picture-set-share`) or, as LLaVA-OneVision adds multi-image data after its single-image stage, in a phase of
+   their own half and half with that data (`--picture-set-steps`): the image-LLM LinVT converts.
 3. Evaluate it: single-frame questions with the frame as an image; time-only questions with several frames as
    images (the only way an image-LLM sees a video).
 4. Convert it with `from_backbone`; stage 1 (LinVT alone, video captions, cross-entropy + contrastive); stage 2
@@ -178,6 +179,13 @@ class RecipeArguments:
             "backgrounds 3-8 still frames show) half and half with the first phase's data"
         },
     )
+    picture_set_share: float = field(
+        default=0.0,
+        metadata={
+            "help": "share of the image-LLM's single-image phase that is picture sets instead (0: none); unlike "
+            "--picture-set-steps it adds no steps"
+        },
+    )
     language_data: bool = field(default=True, metadata={"help": "also train the image-LLM on the captions as text"})
     text_qa: bool = field(
         default=True, metadata={"help": "and on reading comprehension: a caption, then a time-only question on it"}
@@ -201,6 +209,8 @@ class RecipeArguments:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not 0.0 <= self.stage2_image_share < 1.0:
             raise ValueError(f"stage2_image_share must be in [0, 1), got {self.stage2_image_share}")
+        if not 0.0 <= self.picture_set_share < 1.0:
+            raise ValueError(f"picture_set_share must be in [0, 1), got {self.picture_set_share}")
         if self.smoke:
             self.num_train_videos, self.num_validation_videos = 6, 3
             self.vision_steps, self.image_llm_steps, self.stage1_steps, self.stage2_steps = 2, 2, 1, 2
@@ -555,8 +565,26 @@ def pretrain_image_llm(args, model, processor, data_dir: Path) -> list[str]:
     files = [str(data_dir / "train_image_qa.jsonl")]
     if args.language_data:
         files.append(str(write_language_data(data_dir, args.text_qa)))
-    train_image_llm_on(args, model, processor, data_dir, files, "image_llm", args.image_llm_steps)
+    mixed = list(files)
+    if args.picture_set_share > 0:
+        mixed.append(str(write_picture_set_share(args, data_dir, files)))
+    train_image_llm_on(args, model, processor, data_dir, mixed, "image_llm", args.image_llm_steps)
     return files
+
+
+def write_picture_set_share(args, data_dir: Path, files: list[str]) -> Path:
+    """Picture sets drawn at random (seeded) to make `picture_set_share` of the samples of `files` + them."""
+    sets = read_jsonl(data_dir / "train_multi_image_qa.jsonl")
+    others = sum(len(read_jsonl(Path(path))) for path in files)
+    count = round(others * args.picture_set_share / (1.0 - args.picture_set_share))
+    if count > len(sets):
+        raise ValueError(
+            f"picture_set_share {args.picture_set_share} needs {count} picture sets, the data has {len(sets)}"
+        )
+    picks = np.random.default_rng(args.seed).choice(len(sets), size=count, replace=False)
+    keep = ("id", "image", "conversations")
+    records = [{k: sets[i][k] for k in keep} for i in sorted(picks)]
+    return write_jsonl(records, Path(args.output_dir) / "train_picture_set_share.jsonl")
 
 
 def train_image_llm_on_picture_sets(

@@ -52,13 +52,16 @@ def test_smoke_run_end_to_end(tmp_path):
 
 def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
     """The default settings, spelled out: InternVL image-LLM, reading-comprehension text data, temporal prior,
-    multi-turn stage-2 samples; and the image-LLM's multi-image phase (off by default)."""
+    multi-turn stage-2 samples; and the image-LLM's picture sets, as a share of its first phase and as a phase of
+    their own (both off by default)."""
     recipe = load_recipe()
     argv = ["--output-dir", str(tmp_path), "--smoke", "--backbone", "internvl", "--text-qa", "true",
-            "--temporal-prior", "2.0", "--multi-turn-qa", "true", "--picture-set-steps", "2"]
+            "--temporal-prior", "2.0", "--multi-turn-qa", "true", "--picture-set-steps", "2",
+            "--picture-set-share", "0.1"]
     results = recipe.main(argv)
     assert results["arguments"]["backbone"] == "internvl" and results["arguments"]["picture_set_steps"] == 2
     assert "picture_set_training" in results["wall_time_s"]
+    assert len(recipe.read_jsonl(tmp_path / "train_picture_set_share.jsonl")) > 0
 
     # Stage 2's multi-turn samples: every question of a video, once, in one chat; the video only in the first turn.
     qa = [json.loads(line) for line in open(tmp_path / "data" / "train_qa.jsonl")]
@@ -217,6 +220,27 @@ def test_unknown_backbone_is_refused():
         recipe.RecipeArguments(backbone="llava")
     with pytest.raises(ValueError, match="stage2_image_share must be in"):
         recipe.RecipeArguments(stage2_image_share=1.0)
+    with pytest.raises(ValueError, match="picture_set_share must be in"):
+        recipe.RecipeArguments(picture_set_share=-0.1)
+
+
+def test_picture_sets_take_their_share_of_the_single_image_phase(tmp_path):
+    """`picture_set_share` of the first phase's samples are picture sets (seeded draw, no repeats); more than the data
+    holds is refused with the counts."""
+    recipe = load_recipe()
+    data = tmp_path / "data"
+    generate_synthetic_video_qa(data, num_train=4, num_validation=0, seed=0)
+    files = [str(data / "train_image_qa.jsonl"), str(recipe.write_language_data(data, text_qa=True))]
+    others = sum(len(recipe.read_jsonl(Path(f))) for f in files)
+    sets = recipe.read_jsonl(data / "train_multi_image_qa.jsonl")
+    args = recipe.RecipeArguments(output_dir=str(tmp_path / "run"), picture_set_share=0.2)
+    drawn = recipe.read_jsonl(recipe.write_picture_set_share(args, data, files))
+    assert len(drawn) == round(others * 0.2 / 0.8) and len({r["id"] for r in drawn}) == len(drawn)
+    by_id = {r["id"]: r for r in sets}
+    assert all(r == {k: by_id[r["id"]][k] for k in ("id", "image", "conversations")} for r in drawn)
+    args.picture_set_share = 0.9
+    with pytest.raises(ValueError, match=rf"needs {round(others * 9)} picture sets, the data has {len(sets)}"):
+        recipe.write_picture_set_share(args, data, files)
 
 
 def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_path):
