@@ -82,7 +82,6 @@ def prepare(base: recipe.RecipeArguments, work_dir: Path) -> None:
         recipe.save_image_llm(image_llm, processor, llm_dir)
 
 
-
 def run_variant(args: recipe.RecipeArguments, work_dir: Path, probe_every: int = 0) -> dict:
     """Stage 1 and 2 from the prepared image-LLM, then the scores; with `probe_every` > 0 also the accuracy on the
     validation time-only questions every that many stage-2 steps (`"probe"`)."""

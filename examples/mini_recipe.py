@@ -560,8 +560,9 @@ def vision_encoder(model: PreTrainedModel) -> torch.nn.Module:
 
 
 def pretrain_image_llm(args, model, processor, data_dir: Path) -> list[str]:
-    """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language).
-    Returns its data files."""
+    """The image-LLM's own training, with the stock `Trainer`: single frames and their questions (+ language, + a
+    share of picture sets with `picture_set_share`). Returns its single-image data files (what a later picture-set
+    phase rehearses)."""
     files = [str(data_dir / "train_image_qa.jsonl")]
     if args.language_data:
         files.append(str(write_language_data(data_dir, args.text_qa)))
@@ -582,9 +583,7 @@ def write_picture_set_share(args, data_dir: Path, files: list[str]) -> Path:
             f"picture_set_share {args.picture_set_share} needs {count} picture sets, the data has {len(sets)}"
         )
     picks = np.random.default_rng(args.seed).choice(len(sets), size=count, replace=False)
-    keep = ("id", "image", "conversations")
-    records = [{k: sets[i][k] for k in keep} for i in sorted(picks)]
-    return write_jsonl(records, Path(args.output_dir) / "train_picture_set_share.jsonl")
+    return write_image_llm_records([sets[i] for i in sorted(picks)], Path(args.output_dir) / "train_picture_set_share.jsonl")
 
 
 def train_image_llm_on_picture_sets(
@@ -601,10 +600,16 @@ def train_image_llm_on_picture_sets(
     rehearsal = [record for path in first_phase_files for record in read_jsonl(Path(path))]
     rng = np.random.default_rng(args.seed)
     picks = rng.choice(len(rehearsal), size=min(len(sets), len(rehearsal)), replace=False)
-    keep = ("id", "image", "conversations")
-    records = [{k: r[k] for k in keep if k in r} for r in sets + [rehearsal[i] for i in sorted(picks)]]
-    mixed = write_jsonl(records, Path(args.output_dir) / "train_picture_sets_mixed.jsonl")
+    records = sets + [rehearsal[i] for i in sorted(picks)]
+    mixed = write_image_llm_records(records, Path(args.output_dir) / "train_picture_sets_mixed.jsonl")
     train_image_llm_on(args, model, processor, data_dir, [str(mixed)], "picture_sets", args.picture_set_steps)
+
+
+def write_image_llm_records(records: list[dict[str, Any]], output: Path) -> Path:
+    """`records` with only the fields the instruction loader reads (`id`, `image`, `conversations`), written to
+    `output`: one file can then mix picture sets, still-frame QA and language records."""
+    keep = ("id", "image", "conversations")
+    return write_jsonl(({k: r[k] for k in keep if k in r} for r in records), output)
 
 
 def train_image_llm_on(args, model, processor, data_dir: Path, files: list[str], name: str, steps: int) -> None:
