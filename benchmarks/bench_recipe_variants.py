@@ -44,6 +44,7 @@ from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES  # noqa: E402
 # Options a variant may change: they act after the image-LLM. Anything else belongs in --base.
 VARIANT_OPTIONS = {
     "seed", "linvt_width", "linvt_layers", "num_queries", "top_k_tokens", "min_tokens_per_frame", "temporal_prior",
+    "temporal_prior_clock",
     "batch_size", "stage1_steps", "stage1_lr", "contrastive_weight", "stage2_steps", "multi_turn_qa",
     "stage2_image_share", "stage2_lr", "lora_rank", "num_frames", "shot_detector",
 }

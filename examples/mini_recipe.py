@@ -159,6 +159,13 @@ class RecipeArguments:
     temporal_prior: float = field(
         default=2.0, metadata={"help": "LinVTConfig.temporal_prior (0: off, as in the paper)"}
     )
+    temporal_prior_clock: str = field(
+        default="frames",
+        metadata={
+            "help": "LinVTConfig.temporal_prior_clock: frames, shots (an equal share per shot), or one per scale "
+            "(comma-separated, e.g. frames,frames,shots)"
+        },
+    )
     batch_size: int = 16
     vision_steps: int = field(
         default=1500,
@@ -385,6 +392,8 @@ def linvt_config(args: RecipeArguments) -> LinVTConfig:
         num_queries=args.queries,
         pooling_windows=[1, 2, 4][: len(args.queries)],
         temporal_prior=args.temporal_prior,
+        temporal_prior_clock=args.temporal_prior_clock.split(",") if "," in args.temporal_prior_clock
+        else args.temporal_prior_clock,
     )
 
 

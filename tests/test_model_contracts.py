@@ -272,7 +272,14 @@ def test_model_card(family, with_image_llm_folder, tmp_path):
     "overrides, line",
     [
         (dict(), "| Tokenizer | `linvt`, text condition on |"),
-        (dict(use_svr=False, temporal_prior=2.0), "| Tokenizer | `linvt`, without SVR (TTA only), temporal prior 2, text condition on |"),
+        (
+            dict(use_svr=False, temporal_prior=2.0),
+            "| Tokenizer | `linvt`, without SVR (TTA only), temporal prior 2 (frames clock), text condition on |",
+        ),
+        (
+            dict(temporal_prior=2.0, temporal_prior_clock=["frames", "frames", "shots"]),
+            "| Tokenizer | `linvt`, temporal prior 2 (frames/frames/shots clock), text condition on |",
+        ),
         (dict(use_tta=False, text_condition=False), "| Tokenizer | `linvt`, without TTA (SVR only), text condition off |"),
     ],
 )

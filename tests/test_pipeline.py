@@ -226,3 +226,23 @@ def test_every_family_batches_like_one_by_one(backbone):
     assert qa(requests, batch_size=2, **options) == one_by_one
     selection = one_by_one[0][0]["selection"][0]
     assert len(selection["frame_indices"]) == len(selection["frame_share"]) and selection["grid"] is not None
+
+
+@pytest.mark.parametrize("clock, low, high", [("frames", 0.0, 0.3), ("shots", 0.45, 0.55)])
+def test_the_processors_shots_reach_the_shot_clock(clock, low, high):
+    """A 20-frame shot then a 112-frame one, 8 frames sampled: the first shot gets 1 of them; by the shot clock it
+    still gets half of every query set (a strong prior decides alone), by the frame clock far less."""
+    model, processor = make_tiny("internvl", top_k_tokens=4096, temporal_prior=50.0, temporal_prior_clock=clock)
+    video = {"type": "video", "path": BUNNY, "shots": [(0, 20), (20, 132)]}
+    inputs = processor.apply_chat_template(
+        [{"role": "user", "content": [video, {"type": "text", "text": QUESTION}]}],
+        tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt",
+        processor_kwargs={"num_frames": 8},
+    )
+    assert inputs["video_clip_ids"][0].tolist() == [0] + [1] * 7
+    with torch.no_grad():
+        _, outputs, _ = model.encode_videos(inputs["input_ids"], dict(inputs), output_video_tokenizer=True)
+    out = outputs[0]
+    frame_of_token = out.selected_indices[0] // out.tokens_per_frame  # [K]
+    on_first_shot = out.aggregation_weights[0][:, frame_of_token == 0].sum(-1)  # [Q]
+    assert low <= float(on_first_shot.mean()) <= high

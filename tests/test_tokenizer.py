@@ -8,6 +8,7 @@ from safetensors.torch import load_file, save_file
 
 from linvt_hf import LinearVideoTokenizer, LinVTConfig
 from linvt_hf.modeling.tokenizer.mtp import window_groups
+from linvt_hf.modeling.tokenizer.tta import shot_clock
 
 D = 24
 
@@ -379,6 +380,65 @@ def test_temporal_prior_puts_each_query_set_in_temporal_order(multiscale):
         start += size
     out.video_tokens.sum().backward()
     assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.aggregators)
+
+
+def test_shot_clock_gives_every_shot_an_equal_share_skipping_padding():
+    frame_mask = torch.tensor([[1, 1, 1, 1, 1, 1, 0, 0], [1, 1, 0, 1, 1, 1, 1, 1]]).bool()
+    clip_ids = torch.tensor([[0, 0, 0, 0, 1, 1, 0, 0], [3, 3, 7, 5, 5, 2, 2, 2]])
+    clock = shot_clock(frame_mask, clip_ids)
+    # Video 0: shots of 4 and 2 frames, each over half of [0, 1]. Video 1: a padding frame between two frames of
+    # shot "3"; shots of 2, 2 and 3 valid frames, each over a third (ids need not be ordered or contiguous).
+    expected_0 = [1 / 16, 3 / 16, 5 / 16, 7 / 16, 0.5 + 1 / 8, 0.5 + 3 / 8]
+    expected_1 = [1 / 12, 3 / 12, 4 / 12 + 1 / 12, 4 / 12 + 3 / 12, 2 / 3 + 1 / 18, 2 / 3 + 3 / 18, 2 / 3 + 5 / 18]
+    torch.testing.assert_close(clock[0, :6], torch.tensor(expected_0))
+    torch.testing.assert_close(clock[1, [0, 1, 3, 4, 5, 6, 7]], torch.tensor(expected_1))
+    # Without shots the whole video is one shot, its frames spread evenly.
+    torch.testing.assert_close(shot_clock(frame_mask, None)[0, :6], (torch.arange(6) + 0.5) / 6)
+
+
+@pytest.mark.parametrize(
+    "clock, expected",
+    [
+        ("frames", [False, False, False, True] * 2),
+        ("shots", [False, False, True, True] * 2),
+        (["frames", "shots"], [False, False, False, True, False, False, True, True]),
+    ],
+)
+def test_shot_clock_prior_lines_the_queries_up_with_the_shots(clock, expected):
+    """A long shot then a short one, two sets of 4 queries: by the frame clock 3 of 4 queries start on the long
+    shot; by the shot clock 2 start on each; a list gives each query set its own clock. The strengths still learn."""
+    t, n = 12, 2
+    clip_ids = torch.tensor([[0] * 10 + [1] * 2])
+    one_hot = torch.eye(t * n).reshape(1, t, n, t * n)
+    tokenizer = build(
+        input_size=t * n, top_k_tokens=t * n, num_queries=[4, 4], pooling_windows=[1, 1], temporal_prior=50.0,
+        temporal_prior_clock=clock,
+    ).train()
+    out = tokenizer(one_hot, clip_ids=clip_ids)
+    frame_weights = out.video_tokens[0].reshape(-1, t, n).sum(-1)  # [8, T]
+    assert (frame_weights[:, 10:].sum(-1) > 0.5).tolist() == expected
+    out.video_tokens.sum().backward()
+    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.aggregators)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(temporal_prior_clock="seconds"),
+        dict(temporal_prior_clock=["frames", "shots"]),  # three query sets
+        dict(temporal_prior_clock=["frames", "shots", "shots"], multiscale="multi_b"),  # one query set
+    ],
+)
+def test_temporal_prior_clock_is_checked(overrides):
+    with pytest.raises(ValueError, match="temporal_prior_clock"):
+        LinVTConfig(**overrides)
+    assert LinVTConfig(temporal_prior_clock=["shots"], multiscale="multi_b").temporal_prior_clocks == ["shots"]
+    assert LinVTConfig(temporal_prior_clock="shots").temporal_prior_clocks == ["shots"] * 3
+
+
+def test_temporal_prior_clock_list_survives_saving(tmp_path):
+    LinVTConfig(temporal_prior_clock=("frames", "frames", "shots")).save_pretrained(tmp_path)
+    assert LinVTConfig.from_pretrained(tmp_path).temporal_prior_clock == ["frames", "frames", "shots"]
 
 
 def test_temporal_prior_off_by_default_and_its_strength_survives_init_and_saving(tmp_path):

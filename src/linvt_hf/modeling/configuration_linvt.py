@@ -10,6 +10,8 @@ from transformers import PreTrainedConfig
 
 TokenizerType = Literal["linvt", "avg", "llama_vid"]
 MultiscaleVariant = Literal["single", "multi_a", "multi_b", "multi_c"]
+TemporalPriorClock = Literal["frames", "shots"]
+TEMPORAL_PRIOR_CLOCKS = ("frames", "shots")
 
 
 @strict
@@ -71,6 +73,13 @@ class LinVTConfig(PreTrainedConfig):
             tokens come out roughly in temporal order and the LLM's positions carry time from the first step. The
             logit bias is `-s * (Q * (t - (j + 0.5) / Q))^2 / 2` for a token at relative time t in [0, 1], with
             s >= 0 learned per query set. Outputs stay convex combinations of raw tokens.
+        temporal_prior_clock (`str` or `list[str]`, *optional*, defaults to `"frames"`):
+            How the temporal prior measures a token's time t. `"frames"`: its frame's position among the video's
+            frames. `"shots"`: each shot (a run of equal `clip_ids`) gets an equal share of [0, 1] whatever its
+            length, and frames are spread evenly inside their share; so a short shot gets as many queries as a long
+            one, and each query set's tokens line up with the shots (with 4 queries and 2 shots, 2 queries per shot).
+            Without `clip_ids` the video counts as one shot. A list gives one clock per query set (Multi-C: one per
+            scale), e.g. `["frames", "frames", "shots"]`: the finest scales follow time, the coarsest the shots.
         temporal_window (`int`, *optional*):
             If set, SVR's temporal attention only looks this many frames back and forward (for very long videos).
         chunk_size (`int`, *optional*, defaults to 32768):
@@ -118,6 +127,7 @@ class LinVTConfig(PreTrainedConfig):
     use_clip_embedding: bool = True
     mtp_respect_clips: bool = True
     temporal_prior: float = 0.0
+    temporal_prior_clock: TemporalPriorClock | list[TemporalPriorClock] = "frames"
     temporal_window: int | None = None
     chunk_size: int = 32768
     attention_dropout: float = 0.0
@@ -130,6 +140,8 @@ class LinVTConfig(PreTrainedConfig):
         # Validated here rather than in `validate_*` hooks so that bad settings raise a plain ValueError.
         self.num_queries = [int(q) for q in self.num_queries]
         self.pooling_windows = [int(w) for w in self.pooling_windows]
+        if isinstance(self.temporal_prior_clock, tuple):
+            self.temporal_prior_clock = list(self.temporal_prior_clock)
         if self.num_svr_layers is None:
             self.num_svr_layers = self.num_layers
         if self.num_tta_layers is None:
@@ -165,6 +177,12 @@ class LinVTConfig(PreTrainedConfig):
             )
         if not self.temporal_prior >= 0:
             raise ValueError(f"temporal_prior must be >= 0, got {self.temporal_prior}")
+        clocks = self.temporal_prior_clocks
+        if any(clock not in TEMPORAL_PRIOR_CLOCKS for clock in clocks) or len(clocks) != self.num_query_sets:
+            raise ValueError(
+                f"temporal_prior_clock must be one of {TEMPORAL_PRIOR_CLOCKS} or a list of them with one per query set "
+                f"({self.num_query_sets} for multiscale={self.multiscale!r}), got {self.temporal_prior_clock!r}"
+            )
         if self.temporal_window is not None and self.temporal_window < 0:
             raise ValueError(f"temporal_window must be >= 0 or None, got {self.temporal_window}")
         if not self.num_queries or min(self.num_queries) < 1:
@@ -193,6 +211,17 @@ class LinVTConfig(PreTrainedConfig):
         The baselines produce a number that depends on the frame count: see `num_output_tokens`.
         """
         return sum(self.num_queries)
+
+    @property
+    def num_query_sets(self) -> int:
+        """TTA's query sets: one per scale for Multi-C, one otherwise."""
+        return len(self.num_queries) if self.multiscale == "multi_c" else 1
+
+    @property
+    def temporal_prior_clocks(self) -> list[str]:
+        """The temporal prior's clock of each query set (`temporal_prior_clock`, repeated if one name is given)."""
+        clock = self.temporal_prior_clock
+        return [clock] * self.num_query_sets if isinstance(clock, str) else list(clock)
 
     def num_output_tokens(self, num_frames: int) -> int:
         """Video tokens produced for a video of `num_frames` frames (what the prompt must reserve)."""

@@ -139,7 +139,9 @@ def _tokenizer_description(config) -> str:
         if not config.use_tta:
             parts.append("without TTA (SVR only)")
         if config.temporal_prior > 0:
-            parts.append(f"temporal prior {config.temporal_prior:g}")
+            clock = config.temporal_prior_clock
+            clock = clock if isinstance(clock, str) else "/".join(clock)  # one clock per query set
+            parts.append(f"temporal prior {config.temporal_prior:g} ({clock} clock)")
     parts.append(f"text condition {'on' if config.text_condition else 'off'}")
     return ", ".join(parts)
 

@@ -12,7 +12,7 @@ from ..configuration_linvt import LinVTConfig
 from .baselines import AverageFrameTokenizer, IdentityInitLinear, LlamaVidTokenizer
 from .mtp import PooledScale, window_groups
 from .svr import SignificanceScorer, TopKSelection, score_log_weights, select_top_k
-from .tta import QueryAggregator, TemporalPrior, TextConditioner
+from .tta import QueryAggregator, TemporalPrior, TextConditioner, frame_clock, shot_clock
 
 
 @dataclass
@@ -219,9 +219,13 @@ class LinearVideoTokenizer(nn.Module):
 
         selected_time = None
         if self.config.temporal_prior > 0:
-            # Relative time in [0, 1] of each selected token's frame, counted over the valid frames.
-            position = (frame_mask.long().cumsum(1) - 1).float() / (frame_mask.sum(1, keepdim=True) - 1).clamp(min=1)
-            selected_time = position.gather(1, selection.frame_index)
+            # Relative time in [0, 1] of each selected token's frame, by each query set's clock.
+            names = self.config.temporal_prior_clocks
+            clocks = {
+                name: (shot_clock(frame_mask, clip_ids) if name == "shots" else frame_clock(frame_mask))
+                for name in set(names)
+            }
+            selected_time = [clocks[name].gather(1, selection.frame_index) for name in names]
         if self.config.use_tta:
             weights = self._aggregate(
                 selection, raw, selected_features, bias, selected_clips, text, text_key_mask, selected_time
@@ -249,10 +253,11 @@ class LinearVideoTokenizer(nn.Module):
         clips: torch.Tensor | None,
         text: torch.Tensor | None,
         text_mask: torch.Tensor | None,
-        time: torch.Tensor | None = None,
+        times: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """TTA over the MTP scales of the selected tokens. Returns the weights over selected tokens `[B, Q, K]`.
-        `time` `[B, K]` is each selected token's relative time (for the temporal prior), or None."""
+        `times` holds, per query set, each selected token's relative time `[B, K]` (for the temporal prior), or is
+        None."""
         config = self.config
         if config.multiscale in ("single", "multi_a"):
             scales = [window_groups(selection.mask, clips, 1)]
@@ -263,13 +268,16 @@ class LinearVideoTokenizer(nn.Module):
             """Per-token `values` `[B, K]` pooled over each scale's windows, concatenated `[B, sum G]` (or None)."""
             return None if values is None else torch.cat([scale.pool(values) for scale in over], dim=1)
 
-        def run(aggregator: QueryAggregator, scale: PooledScale, feats: torch.Tensor) -> torch.Tensor:
-            return aggregator(feats, scale.mask, pooled(bias, scale), text, text_mask, pooled(time, scale))
+        def time_of(query_set: int) -> torch.Tensor | None:
+            return None if times is None else times[query_set]
+
+        def run(query_set: int, scale: PooledScale, feats: torch.Tensor) -> torch.Tensor:
+            time = pooled(time_of(query_set), scale)
+            return self.aggregators[query_set](feats, scale.mask, pooled(bias, scale), text, text_mask, time)
 
         if config.multiscale == "multi_c":
             per_scale = [
-                scale.token_weights(run(aggregator, scale, scale.pool(features)))
-                for aggregator, scale in zip(self.aggregators, scales)
+                scale.token_weights(run(i, scale, scale.pool(features))) for i, scale in enumerate(scales)
             ]
             return torch.cat(per_scale, dim=1)
         if config.multiscale == "multi_b":
@@ -279,10 +287,11 @@ class LinearVideoTokenizer(nn.Module):
                 dim=1,
             )
             masks = torch.cat([scale.mask for scale in scales], dim=1)
-            joint = self.aggregators[0](feats, masks, pooled(bias, *scales), text, text_mask, pooled(time, *scales))
+            time = pooled(time_of(0), *scales)
+            joint = self.aggregators[0](feats, masks, pooled(bias, *scales), text, text_mask, time)
             splits = joint.split([scale.num_groups for scale in scales], dim=2)
             return sum(scale.token_weights(w) for scale, w in zip(scales, splits))
-        weights = scales[0].token_weights(run(self.aggregators[0], scales[0], features))
+        weights = scales[0].token_weights(run(0, scales[0], features))
         if config.multiscale == "single":
             return weights
         # Multi-A: MTP after TTA, pooling the aggregated tokens (their weight rows) down to each scale's count.

@@ -104,6 +104,38 @@ class TemporalPrior(nn.Module):
         return -0.5 * self.strength.float().clamp(min=0.0) * distance.square()
 
 
+def frame_clock(frame_mask: torch.Tensor) -> torch.Tensor:
+    """Relative time in [0, 1] of each frame, counted over the valid frames: `frame_mask` `[B, T]` -> `[B, T]`."""
+    position = (frame_mask.long().cumsum(1) - 1).float()
+    return position / (frame_mask.sum(1, keepdim=True) - 1).clamp(min=1)
+
+
+def shot_clock(frame_mask: torch.Tensor, clip_ids: torch.Tensor | None) -> torch.Tensor:
+    """Relative time in (0, 1) of each frame in which every shot gets an equal share: `[B, T]` -> `[B, T]`.
+
+    A shot is a run of consecutive valid frames with equal `clip_ids` (padding frames in between are skipped). Frame
+    p of the n frames of shot s, of S shots, is at `(s + (p + 0.5) / n) / S`. Without `clip_ids`, one shot. Values
+    at padding frames are meaningless (those frames are never selected).
+    """
+    b, t = frame_mask.shape
+    steps = torch.arange(t, device=frame_mask.device)
+    if clip_ids is None:
+        clip_ids = torch.zeros(b, t, dtype=torch.long, device=frame_mask.device)
+    # Index of the last valid frame strictly before each frame (-1: none).
+    last_valid = torch.where(frame_mask, steps, -1).cummax(1).values
+    previous = torch.cat([torch.full_like(last_valid[:, :1], -1), last_valid[:, :-1]], dim=1)
+    starts = frame_mask & ((previous < 0) | (clip_ids != clip_ids.gather(1, previous.clamp(min=0))))
+    shot = (starts.long().cumsum(1) - 1).clamp(min=0)  # [B, T] shot rank of each frame
+    valid = frame_mask.long()
+    length = torch.zeros(b, t, dtype=torch.long, device=frame_mask.device).scatter_add(1, shot, valid)
+    count = valid.cumsum(1) - 1  # valid frames before each frame
+    first = torch.where(starts, count, 0)
+    start_count = torch.zeros_like(length).scatter_add(1, shot, first)  # valid frames before each shot starts
+    within = (count - start_count.gather(1, shot)).float()
+    num_shots = starts.sum(1, keepdim=True).clamp(min=1).float()
+    return (shot.float() + (within + 0.5) / length.gather(1, shot).clamp(min=1).float()) / num_shots
+
+
 class QueryAggregator(nn.Module):
     """One query set with its decoder and linear aggregation layer (one scale of Multi-C, or the single set)."""
 
