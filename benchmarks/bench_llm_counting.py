@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 import time
@@ -27,7 +26,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from peft import LoraConfig, get_peft_model  # noqa: E402
-from torch import nn  # noqa: E402
 from transformers import AutoModelForImageTextToText, Trainer, set_seed  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +34,7 @@ import bench_recipe_variants as variants  # noqa: E402
 import mini_recipe as recipe  # noqa: E402
 
 from linvt_hf.training import VideoInstructionCollator, load_video_instruction_data  # noqa: E402
+from linvt_hf.training.stages import linear_layers_regex  # noqa: E402
 
 QUESTION_TYPE = "shots"
 
@@ -67,14 +66,6 @@ def write_frame_records(processor, data_dir: Path, questions: list[dict], frames
     return records
 
 
-def llm_linear_regex(model: nn.Module) -> str:
-    """PEFT `target_modules` for the linear layers of the image-LLM's language model only."""
-    llm = model.model.language_model
-    prefix = next(name for name, module in model.named_modules() if module is llm)
-    leaves = sorted({n.rsplit(".", 1)[-1] for n, m in llm.named_modules() if isinstance(m, nn.Linear)})
-    return rf"{re.escape(prefix)}\..*\.({'|'.join(map(re.escape, leaves))})"
-
-
 def run(options: argparse.Namespace) -> dict:
     args = variants.parse_recipe_args(["--smoke"] if options.smoke else [], options.work_dir / "counting")
     data_dir, llm_dir = options.work_dir / "data", options.work_dir / "image_llm"
@@ -95,7 +86,7 @@ def run(options: argparse.Namespace) -> dict:
     if options.mode == "lora":
         lora = LoraConfig(
             r=options.lora_rank, lora_alpha=2 * options.lora_rank, lora_dropout=0.0,
-            target_modules=llm_linear_regex(model),
+            target_modules=linear_layers_regex(model, model.model.language_model),
         )
         trained, lr = get_peft_model(model, lora), args.stage2_lr
     else:

@@ -373,7 +373,7 @@ def test_temporal_prior_puts_each_query_set_in_temporal_order(multiscale):
     frame_weights = out.video_tokens[0].reshape(-1, t, n).sum(-1)  # [Q, T]: each row a distribution over frames
     centre = frame_weights @ torch.arange(t, dtype=torch.float32)
     start = 0
-    for size in tokenizer._query_set_sizes(tokenizer.config):
+    for size in tokenizer.config.query_set_sizes:
         block = centre[start : start + size]
         assert torch.all(block[1:] > block[:-1]), block
         assert block[0] < t / size and block[-1] > t - 1 - t / size

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Literal, get_args
 
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
@@ -11,7 +11,7 @@ from transformers import PreTrainedConfig
 TokenizerType = Literal["linvt", "avg", "llama_vid"]
 MultiscaleVariant = Literal["single", "multi_a", "multi_b", "multi_c"]
 TemporalPriorClock = Literal["frames", "shots"]
-TEMPORAL_PRIOR_CLOCKS = ("frames", "shots")
+TEMPORAL_PRIOR_CLOCKS = get_args(TemporalPriorClock)
 
 
 @strict
@@ -177,12 +177,6 @@ class LinVTConfig(PreTrainedConfig):
             )
         if not self.temporal_prior >= 0:
             raise ValueError(f"temporal_prior must be >= 0, got {self.temporal_prior}")
-        clocks = self.temporal_prior_clocks
-        if any(clock not in TEMPORAL_PRIOR_CLOCKS for clock in clocks) or len(clocks) != self.num_query_sets:
-            raise ValueError(
-                f"temporal_prior_clock must be one of {TEMPORAL_PRIOR_CLOCKS} or a list of them with one per query set "
-                f"({self.num_query_sets} for multiscale={self.multiscale!r}), got {self.temporal_prior_clock!r}"
-            )
         if self.temporal_window is not None and self.temporal_window < 0:
             raise ValueError(f"temporal_window must be >= 0 or None, got {self.temporal_window}")
         if not self.num_queries or min(self.num_queries) < 1:
@@ -191,6 +185,12 @@ class LinVTConfig(PreTrainedConfig):
             raise ValueError(
                 f"pooling_windows ({self.pooling_windows}) must give one positive window per scale of num_queries "
                 f"({self.num_queries})"
+            )
+        clocks = self.temporal_prior_clocks
+        if any(clock not in TEMPORAL_PRIOR_CLOCKS for clock in clocks) or len(clocks) != len(self.query_set_sizes):
+            raise ValueError(
+                f"temporal_prior_clock must be one of {TEMPORAL_PRIOR_CLOCKS} or a list of them with one per query set "
+                f"({len(self.query_set_sizes)} for multiscale={self.multiscale!r}), got {self.temporal_prior_clock!r}"
             )
         if self.multiscale == "multi_a":
             first = self.num_queries[0]
@@ -213,15 +213,20 @@ class LinVTConfig(PreTrainedConfig):
         return sum(self.num_queries)
 
     @property
-    def num_query_sets(self) -> int:
-        """TTA's query sets: one per scale for Multi-C, one otherwise."""
-        return len(self.num_queries) if self.multiscale == "multi_c" else 1
+    def query_set_sizes(self) -> list[int]:
+        """Queries in each of TTA's query sets: one set per scale for Multi-C, the first scale's for Multi-A (MTP
+        pools its output), all of them in one set otherwise."""
+        if self.multiscale == "multi_c":
+            return list(self.num_queries)
+        if self.multiscale == "multi_a":
+            return [self.num_queries[0]]
+        return [sum(self.num_queries)]
 
     @property
     def temporal_prior_clocks(self) -> list[str]:
         """The temporal prior's clock of each query set (`temporal_prior_clock`, repeated if one name is given)."""
         clock = self.temporal_prior_clock
-        return [clock] * self.num_query_sets if isinstance(clock, str) else list(clock)
+        return [clock] * len(self.query_set_sizes) if isinstance(clock, str) else list(clock)
 
     def num_output_tokens(self, num_frames: int) -> int:
         """Video tokens produced for a video of `num_frames` frames (what the prompt must reserve)."""

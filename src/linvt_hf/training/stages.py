@@ -53,11 +53,17 @@ def lora_target_modules(model: LinVTForConditionalGeneration) -> str:
 
     Paths, not bare names: the vision towers have `q_proj`/`k_proj`/... layers too (SigLIP, InternViT).
     """
-    names = language_model_linear_names(model)
-    if not names:
-        raise ValueError(f"no nn.Linear found under {language_model_prefix(model)!r}")
-    leaves = sorted({name.rsplit(".", 1)[-1] for name in names})
-    return rf"{re.escape(language_model_prefix(model))}\..*\.({'|'.join(map(re.escape, leaves))})"
+    return linear_layers_regex(model, language_model(model))
+
+
+def linear_layers_regex(model: nn.Module, part: nn.Module) -> str:
+    """A PEFT `target_modules` regex for the `nn.Linear` layers inside `part`, a submodule of `model` (e.g. a bare
+    image-LLM's language model), by their paths in `model`."""
+    prefix = next(name for name, module in model.named_modules() if module is part)
+    leaves = sorted({name.rsplit(".", 1)[-1] for name, m in part.named_modules() if isinstance(m, nn.Linear) and name})
+    if not leaves:
+        raise ValueError(f"no nn.Linear found under {prefix!r}")
+    return rf"{re.escape(prefix)}\..*\.({'|'.join(map(re.escape, leaves))})"
 
 
 def prepare_stage2(model: LinVTForConditionalGeneration, lora_config: LoraConfig | None = None) -> PeftModel:

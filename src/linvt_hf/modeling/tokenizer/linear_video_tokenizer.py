@@ -111,7 +111,7 @@ class LinearVideoTokenizer(nn.Module):
             with_text = config.use_tta and config.text_condition
             self.text = TextConditioner(config, input_size) if with_text else None
             self.aggregators = nn.ModuleList(
-                QueryAggregator(config, n) for n in (self._query_set_sizes(config) if config.use_tta else [])
+                QueryAggregator(config, n) for n in (config.query_set_sizes if config.use_tta else [])
             )
             self.scale_embedding = (
                 nn.Parameter(torch.zeros(len(config.num_queries), config.hidden_size))
@@ -120,14 +120,6 @@ class LinearVideoTokenizer(nn.Module):
             )
         if initialize:  # a PreTrainedModel owner initialises in its post_init instead (see init_module)
             self.reset_parameters()
-
-    @staticmethod
-    def _query_set_sizes(config: LinVTConfig) -> list[int]:
-        if config.multiscale == "multi_c":
-            return list(config.num_queries)
-        if config.multiscale == "multi_a":
-            return [config.num_queries[0]]
-        return [sum(config.num_queries)]
 
     # ------------------------------------------------------------------ initialisation
     def reset_parameters(self) -> None:
