@@ -43,6 +43,11 @@ class DataArguments:
     max_frames: int | None = field(default=None, metadata={"help": "The most frames when sampling by fps."})
     max_length: int | None = field(default=None, metadata={"help": "Truncate samples to this many tokens."})
     shot_detector: str | None = field(default=None, metadata={"help": "autoshot, histogram or none."})
+    skip_malformed_lines: bool = field(
+        default=False,
+        metadata={"help": "Skip (and count, in a warning per file) JSONL lines that are not JSON objects, instead of "
+                  "stopping at the first one."},
+    )
 
 
 def _linvt_settings(text: str | None) -> dict[str, Any]:
@@ -76,8 +81,10 @@ def load_model_and_processor(args: ModelArguments) -> tuple[linvt_hf.LinVTForCon
 
 def build_data(data: DataArguments, processor: Any):
     """(train dataset, eval dataset or None, collator)."""
-    train = load_video_instruction_data(data.train_files)
-    evaluation = load_video_instruction_data(data.eval_files) if data.eval_files else None
+    train = load_video_instruction_data(data.train_files, skip_malformed=data.skip_malformed_lines)
+    evaluation = None
+    if data.eval_files:
+        evaluation = load_video_instruction_data(data.eval_files, skip_malformed=data.skip_malformed_lines)
     collator = VideoInstructionCollator(
         processor,
         video_root=data.video_root,

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The main job: sets up .venv (scripts/setup_env.sh) and asks the shipped demo LinVT model a question about a real
-# video, offline: `linvt-hf ask VIDEO QUESTION --selection`. With no arguments it uses the bundled sample
-# tests/data/videos/bigbuckbunny.mp4 and "How many shots does the video have?"; otherwise the arguments go to
-# `linvt-hf ask` (VIDEO QUESTION [--model M] [--num-frames N] ...).
+# The main job: sets up .venv (scripts/setup_env.sh) and shows the shipped demo LinVT model, offline.
+#   bash scripts/run.sh                       `linvt-hf tour`: the demo model on synthetic clips of its own world (its
+#                                             answers beside the right ones), then the same pipeline on the bundled
+#                                             real video tests/data/videos/bigbuckbunny.mp4
+#   bash scripts/run.sh VIDEO QUESTION [...]  `linvt-hf ask VIDEO QUESTION [--model M] [--num-frames N] [--selection]`
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
 if [ $# -eq 0 ]; then
-  set -- "$ROOT/tests/data/videos/bigbuckbunny.mp4" "How many shots does the video have?" --selection
+  exec "$VENV/bin/linvt-hf" tour --real-video "$ROOT/tests/data/videos/bigbuckbunny.mp4"
 fi
 exec "$VENV/bin/linvt-hf" ask "$@"

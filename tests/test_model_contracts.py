@@ -340,7 +340,7 @@ def fake_hub(tmp_path, monkeypatch):
     return SimpleNamespace(root=root, commits=commits)
 
 
-def test_push_to_hub(with_image_llm_folder, fake_hub):
+def test_push_to_hub(with_image_llm_folder, fake_hub, tmp_path):
     model, _ = with_image_llm_folder
     model.push_to_hub("tiny-linvt")
     repo = fake_hub.root / "user" / "tiny-linvt"
@@ -349,13 +349,16 @@ def test_push_to_hub(with_image_llm_folder, fake_hub):
     assert 'from_pretrained("user/tiny-linvt"' in card and is_generated_card(card)
     _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo))
 
+    # A LinVT-only checkpoint on the Hub must name its image-LLM by Hub id (a local folder is refused).
+    model.image_llm.push_to_hub("user/image-llm")
+    model.config.image_llm_name_or_path = "user/image-llm"
     model.push_to_hub("user/tiny-linvt-only", linvt_only=True, commit_message="LinVT only", tags=["mine"])
     repo = fake_hub.root / "user" / "tiny-linvt-only"
     assert LINVT_WEIGHTS_NAME in os.listdir(repo) and "model.safetensors" not in os.listdir(repo)
     assert fake_hub.commits[-1].message == "LinVT only"
     card = huggingface_hub.ModelCard.load(repo / "README.md")
     assert "mine" in card.data.tags and "## A LinVT-only checkpoint" in card.text
-    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo))
+    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo, cache_dir=tmp_path / "cache"))
 
 
 def test_linvt_only_from_hub_repo_ids(tiny, fake_hub, tmp_path):
@@ -386,12 +389,14 @@ def test_push_to_hub_keeps_the_repo_card(with_image_llm_folder, fake_hub, tmp_pa
     assert fake_hub.commits[-1].files and "README.md" not in fake_hub.commits[-1].files
 
 
-def test_save_pretrained_push_to_hub(with_image_llm_folder, fake_hub, tmp_path):
-    model, _ = with_image_llm_folder
+def test_save_pretrained_push_to_hub(tiny, fake_hub, tmp_path):
+    model, _ = tiny
+    model.image_llm.push_to_hub("user/image-llm")
+    model.config.image_llm_name_or_path = "user/image-llm"
     model.save_pretrained(tmp_path / "local", push_to_hub=True, repo_id="user/pushed", linvt_only=True)
     repo = fake_hub.root / "user" / "pushed"
     assert sorted(os.listdir(repo)) == sorted(os.listdir(tmp_path / "local"))
-    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo))
+    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo, cache_dir=tmp_path / "cache"))
 
 
 # ------------------------------------------------------------------------------------------------ embeddings

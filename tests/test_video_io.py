@@ -379,13 +379,13 @@ class TestInputs:
         "bad",
         [
             np.zeros((4, 8, 8, 4), np.uint8),
-            np.zeros((8, 8), np.uint8),
+            np.zeros((8,), np.uint8),
             np.zeros((0, 8, 8, 3), np.uint8),
             np.zeros((2, 8, 8, 3), np.int32),
             [],
             [np.zeros((8, 8, 3), np.uint8), np.zeros((4, 8, 3), np.uint8)],
         ],
-        ids=["4-channels", "rank-2", "no-frames", "int32", "empty-list", "mixed-sizes"],
+        ids=["4-channels", "rank-1", "no-frames", "int32", "empty-list", "mixed-sizes"],
     )
     def test_bad_arrays(self, bad):
         with pytest.raises(ValueError, match="video"):

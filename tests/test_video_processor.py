@@ -50,7 +50,7 @@ def test_make_video_list_forms():
     nested = make_video_list([[BUNNY, frames], [{"path": CARPHONE}]])
     assert [type(v).__name__ for v in nested] == ["str", "ndarray", "dict"]
     with pytest.raises(ValueError, match="shape"):
-        make_video_list(np.zeros((4, 5)))
+        make_video_list(np.zeros((4,)))
 
 
 def test_split_video_spec():

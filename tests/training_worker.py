@@ -1,5 +1,9 @@
 """Stage 1 on a tiny model for a few steps, single- or multi-process (run by tests/test_training.py, also under
-torchrun). Writes the Trainer's log history and the trained LinVT weights' digest to --out (rank 0)."""
+torchrun). Writes the Trainer's log history and the trained LinVT weights' digest to --out (rank 0).
+
+`--train full` trains every parameter (no `prepare_stage1`); `--gradient-checkpointing` turns it on, which makes
+Trainer wrap the model in DDP with `find_unused_parameters=False` (`--find-unused false` does the same without
+checkpointing)."""
 
 from __future__ import annotations
 
@@ -21,12 +25,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--output-dir", required=True)
+    parser.add_argument("--contrastive-weight", type=float, default=1.0)
+    parser.add_argument("--train", choices=["stage1", "full"], default="stage1")
+    parser.add_argument("--gradient-checkpointing", action="store_true")
+    parser.add_argument("--find-unused", choices=["true", "false"], default=None)
     options = parser.parse_args()
 
     files = [f"{options.data}/train_captions.jsonl", f"{options.data}/train_qa.jsonl"]
     dataset = load_video_instruction_data(files)
     model, processor = make_tiny(options.backbone, seed=0)
-    prepare_stage1(model)
+    if options.train == "stage1":
+        prepare_stage1(model)
     args = TrainingArguments(
         options.output_dir,
         max_steps=options.steps,
@@ -39,10 +48,16 @@ def main() -> None:
         use_cpu=True,
         train_sampling_strategy="sequential",
         seed=0,
+        gradient_checkpointing=options.gradient_checkpointing,
+        ddp_find_unused_parameters=None if options.find_unused is None else options.find_unused == "true",
     )
     collator = VideoInstructionCollator(processor, video_root=options.data, num_frames=4, shot_detector="none")
     trainer = LinVTTrainer(
-        model=model, args=args, train_dataset=dataset, data_collator=collator, contrastive_weight=1.0
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        data_collator=collator,
+        contrastive_weight=options.contrastive_weight,
     )
     trainer.train()
     if trainer.is_world_process_zero():
@@ -53,6 +68,7 @@ def main() -> None:
             "linvt_sum": float(weights.double().sum()),
             "linvt_abs_sum": float(weights.double().abs().sum()),
             "logit_scale": float(model.video_text_logit_scale.detach()),
+            "logit_scale_trainable": model.video_text_logit_scale.requires_grad,
         }
         with open(options.out, "w") as handle:
             json.dump(result, handle)

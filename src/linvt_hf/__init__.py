@@ -34,6 +34,8 @@ from .processing import (
     stream_video,
 )
 
+from . import assets  # noqa: F401  (linvt_hf.assets.demo_model_path(), as the demo model card writes it)
+from .assets import demo_model_path
 from .registration import register_auto_classes
 
 __version__ = "0.1.0"
@@ -62,6 +64,7 @@ __all__ = [
     "ShotDetector",
     "VideoDecodeError",
     "VideoMetadata",
+    "demo_model_path",
     "detect_shots",
     "load_video",
     "probe_video",

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in the order --help lists them.
-COMMAND_MODULES: tuple[str, ...] = ("demo", "shots", "ask", "visualize")
+COMMAND_MODULES: tuple[str, ...] = ("tour", "ask", "visualize", "shots", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

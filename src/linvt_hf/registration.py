@@ -7,22 +7,22 @@ processors by their model type, with no `trust_remote_code`, and `transformers.p
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor
+from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
 
 from .modeling import LinVTConfig
 from .modeling.auto import LINVT_MODEL_CLASSES
 from .pipelines import register_pipelines
-from .processing import LinVTProcessor
+from .processing import register_processor_auto_classes
 
 
 def register_auto_classes() -> None:
     """Register every LinVT config, model and the processor; safe to call more than once."""
     AutoConfig.register(LinVTConfig.model_type, LinVTConfig, exist_ok=True)
-    AutoProcessor.register(LinVTConfig, LinVTProcessor, exist_ok=True)
+    register_processor_auto_classes(LinVTConfig)
     for model_class in LINVT_MODEL_CLASSES.values():
         config_class = model_class.config_class
         AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
         AutoModel.register(config_class, model_class, exist_ok=True)
         AutoModelForImageTextToText.register(config_class, model_class, exist_ok=True)
-        AutoProcessor.register(config_class, LinVTProcessor, exist_ok=True)
+        register_processor_auto_classes(config_class)
     register_pipelines()  # pipeline("video-question-answering" | "video-text-to-text", model=...)

@@ -4,9 +4,10 @@ With --selection, also print what LinVT looked at: the frames it sampled (timest
 its top-k selection that lies in each frame, and the tokens with the highest significance scores (frame, row and
 column of the patch). With --json, print one JSON object (answer, and the full selection with --selection).
 
-The model is --model (a folder saved with save_pretrained, holding the model and its processor, or a Hub id), or
-the LINVT_DEFAULT_MODEL environment variable, else the tiny demo model shipped with the package (trained on the
-synthetic shapes set by examples/mini_recipe.py, see its model card in linvt_hf/assets/demo_model). Progress goes to stderr, the answer to stdout.
+The model is --model (a folder saved with save_pretrained, holding the model in safetensors and its processor,
+or a Hub id), or the LINVT_DEFAULT_MODEL environment variable, else the tiny demo model shipped with the package
+(trained on the synthetic shapes set by examples/mini_recipe.py, see its model card in linvt_hf/assets/demo_model).
+Progress goes to stderr, the answer to stdout.
 """
 
 from __future__ import annotations

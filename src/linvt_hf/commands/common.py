@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -11,11 +12,19 @@ from typing import Any
 
 MODEL_ENV = "LINVT_DEFAULT_MODEL"
 MODEL_HELP = (
-    "folder or Hub id of a LinVT model saved with save_pretrained (model and processor); default: the "
+    "folder or Hub id of a LinVT model saved with save_pretrained (config, safetensors weights and processor; a "
+    "pickle pytorch_model.bin is refused); default: the "
     f"{MODEL_ENV} environment variable, else the tiny demo model shipped with the package (trained on the synthetic "
     "shapes set by examples/mini_recipe.py; it answers that set's questions only)"
 )
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
+
+# What a model folder must hold for the CLI (see `check_model_folder`).
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+SAFETENSORS_WEIGHTS = ("model.safetensors", "linvt.safetensors")  # a whole model; a LinVT-only checkpoint
+PICKLE_WEIGHTS = ("pytorch_model.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the safetensors format's own limit
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,21 +64,107 @@ def check_video(video: str) -> None:
 
 
 def load_pipeline(model: str, device: str | None, progress: Progress) -> Any:
-    """`pipeline("video-question-answering", model=model)`, with load errors as one-line ValueErrors."""
+    """`pipeline("video-question-answering", model=model)`, with load errors as one-line ValueErrors (a local
+    folder is checked first, see `check_model_folder`)."""
+    from safetensors import SafetensorError
     from transformers import pipeline
 
     from .. import registration  # noqa: F401  (registers the LinVT classes and the pipeline task)
 
     if _looks_like_path(model) and not os.path.exists(model):
         raise FileNotFoundError(f"model folder not found: {model!r}")
+    if os.path.exists(model):
+        check_model_folder(model)
     progress(f"loading model {model}")
     try:
         qa = pipeline("video-question-answering", model=model, device=device)
-    except (OSError, ValueError, TypeError, KeyError) as error:
+    except (OSError, ValueError, TypeError, KeyError, SafetensorError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(f"cannot load a LinVT model from {model!r}: {reason}") from None
     progress(f"loaded {type(qa.model).__name__} on {qa.device}")
     return qa
+
+
+def check_model_folder(folder: str) -> None:
+    """Fail with one line naming the file and the reason, before transformers loads anything, when a local model
+    folder lacks its config, its tokenizer or safetensors weights, or a weights file is empty or truncated.
+
+    Pickle checkpoints (`pytorch_model.bin`) are refused: loading a pickle can run code, and the CLI reads
+    safetensors weights only.
+    """
+    if not os.path.isdir(folder):
+        raise ValueError(f"--model {folder!r} is a file; give the folder a model was saved to with save_pretrained")
+    if not os.path.isfile(os.path.join(folder, "config.json")):
+        raise FileNotFoundError(
+            f"{os.path.join(folder, 'config.json')}: missing; --model needs a folder saved with save_pretrained"
+        )
+    for path in _safetensors_files(folder):
+        check_safetensors_file(path)
+    if not any(os.path.isfile(os.path.join(folder, name)) for name in TOKENIZER_FILES):
+        raise FileNotFoundError(
+            f"{os.path.join(folder, TOKENIZER_FILES[0])}: missing (and no other tokenizer file: "
+            f"{', '.join(TOKENIZER_FILES[1:])}); the processor cannot read text without it: save the processor "
+            "to the folder too (processor.save_pretrained(folder))"
+        )
+
+
+def _safetensors_files(folder: str) -> list[str]:
+    """The safetensors weight files of a model folder: the shards its index lists, or its single weights file."""
+    index = os.path.join(folder, SAFETENSORS_INDEX)
+    if os.path.isfile(index):
+        try:
+            with open(index, encoding="utf-8") as file:
+                shards = sorted(set(json.load(file)["weight_map"].values()))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{index}: not a safetensors index (a JSON object with a 'weight_map'): {error}") from None
+        paths = [os.path.join(folder, shard) for shard in shards]
+        for path in paths:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f"{path}: missing, but {SAFETENSORS_INDEX} lists weights in it")
+        return paths
+    for name in SAFETENSORS_WEIGHTS:
+        if os.path.isfile(os.path.join(folder, name)):
+            return [os.path.join(folder, name)]
+    pickles = [name for name in PICKLE_WEIGHTS if os.path.isfile(os.path.join(folder, name))]
+    if pickles:
+        raise ValueError(
+            f"{os.path.join(folder, pickles[0])}: a pickle checkpoint, and linvt-hf reads safetensors weights only "
+            "(loading a pickle can run code); convert it where you trust it: load the model in Python and "
+            "save_pretrained it (safetensors is the default)"
+        )
+    raise FileNotFoundError(
+        f"{os.path.join(folder, SAFETENSORS_WEIGHTS[0])}: missing; the folder holds no model weights "
+        f"({', '.join(SAFETENSORS_WEIGHTS)} or {SAFETENSORS_INDEX})"
+    )
+
+
+def check_safetensors_file(path: str) -> None:
+    """Check a safetensors file's framing without reading its tensors: an 8-byte header length, a JSON header, and
+    exactly as many bytes of tensor data as the header's offsets describe (so an empty or cut file is caught)."""
+    size = os.path.getsize(path)
+    if size == 0:
+        raise ValueError(f"{path}: the file is empty (an interrupted download or copy?)")
+    with open(path, "rb") as file:
+        prefix = file.read(8)
+        length = int.from_bytes(prefix, "little") if len(prefix) == 8 else None
+        if length is None or length > MAX_SAFETENSORS_HEADER or 8 + length > size:
+            raise ValueError(
+                f"{path}: truncated or not a safetensors file: {size} bytes, too short for the header it announces"
+            )
+        try:
+            header = json.loads(file.read(length))
+            end = max(
+                (int(entry["data_offsets"][1]) for key, entry in header.items() if key != "__metadata__"), default=0
+            )
+        except (UnicodeDecodeError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
+            raise ValueError(f"{path}: not a safetensors file: its header cannot be read ({error})") from None
+    expected = 8 + length + end
+    if size < expected:
+        raise ValueError(
+            f"{path}: truncated: {size} bytes of the {expected} its header describes (an interrupted download or copy?)"
+        )
+    if size > expected:
+        raise ValueError(f"{path}: not a safetensors file: {size - expected} bytes more than its header describes")
 
 
 def _looks_like_path(model: str) -> bool:

@@ -8,9 +8,9 @@ The selection itself is made before the question is read (SVR scores the frame t
 Frames shown are those the model sampled (for Qwen2-VL, whose LinVT frames are pairs of frames, the first of each
 pair), decoded again at display size. An existing --out file is never replaced unless --overwrite is given.
 
-The model is --model (a folder saved with save_pretrained, holding the model and its processor, or a Hub id), or
-the LINVT_DEFAULT_MODEL environment variable, else the tiny demo model shipped with the package (trained on the
-synthetic shapes set by examples/mini_recipe.py, see its model card in linvt_hf/assets/demo_model).
+The model is --model (a folder saved with save_pretrained, holding the model in safetensors and its processor,
+or a Hub id), or the LINVT_DEFAULT_MODEL environment variable, else the tiny demo model shipped with the package
+(trained on the synthetic shapes set by examples/mini_recipe.py, see its model card in linvt_hf/assets/demo_model).
 """
 
 from __future__ import annotations

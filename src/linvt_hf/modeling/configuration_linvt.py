@@ -5,8 +5,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, get_args
 
+import torch
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
+
+from ..upstream import implementations, restore_implementations
 
 TokenizerType = Literal["linvt", "avg", "llama_vid"]
 MultiscaleVariant = Literal["single", "multi_a", "multi_b", "multi_c"]
@@ -276,11 +279,9 @@ class LinVTImageLLMConfig(LinVTConfig):
         # PreTrainedConfig sets the attention (and experts) implementation of every sub-config to the one given here,
         # None by default; an image-LLM config passed in as an object is that of a live model (from_backbone), which
         # must keep the implementations it was built with.
-        kept = [] if "attn_implementation" in kwargs else _implementations(self.image_llm_config)
+        kept = [] if "attn_implementation" in kwargs else implementations(_all_configs(self.image_llm_config))
         super().__post_init__(**kwargs)
-        for config, attn, experts in kept:
-            config._attn_implementation_internal = attn
-            config._experts_implementation_internal = experts
+        restore_implementations(kept)
         if self.video_token_id is None:
             self.video_token_id = getattr(self.image_llm_config, "video_token_id", None)
         if self.vision_chunk_size < 1:
@@ -296,22 +297,25 @@ class LinVTImageLLMConfig(LinVTConfig):
         return self.get_text_config(decoder=True).hidden_size
 
 
-def _implementations(config: PreTrainedConfig | dict | None) -> list[tuple[PreTrainedConfig, str | None, str | None]]:
-    """`(config, attention implementation, experts implementation)` of a config object and all its sub-configs."""
+def _all_configs(config: PreTrainedConfig | dict | None) -> list[PreTrainedConfig]:
+    """A config object and all its sub-configs, at every depth (nothing for a dict or None)."""
     found, pending = [], [config]
     while pending:
         current = pending.pop()
-        if not isinstance(current, PreTrainedConfig):
-            continue
-        found.append(
-            (
-                current,
-                getattr(current, "_attn_implementation_internal", None),
-                getattr(current, "_experts_implementation_internal", None),
-            )
-        )
-        pending.extend(getattr(current, key, None) for key in current.sub_configs)
+        if isinstance(current, PreTrainedConfig):
+            found.append(current)
+            pending.extend(getattr(current, key, None) for key in current.sub_configs)
     return found
 
 
-__all__ = ["LinVTConfig", "LinVTImageLLMConfig", "linvt_settings"]
+def set_dtype_everywhere(config: PreTrainedConfig | dict | None, dtype: str | torch.dtype) -> None:
+    """Set `dtype` on a config and on all its sub-configs, at every depth (in place).
+
+    A saved config.json keeps the dtype each sub-config had when saved; a model built from it builds each sub-model
+    in its sub-config's dtype, so all of them must say the one dtype being loaded.
+    """
+    for current in _all_configs(config):
+        current.dtype = dtype
+
+
+__all__ = ["LinVTConfig", "LinVTImageLLMConfig", "linvt_settings", "set_dtype_everywhere"]

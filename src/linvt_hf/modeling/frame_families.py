@@ -63,14 +63,15 @@ class LinVTFrameVideoMixin:
         return counts
 
     def image_llm_forward_with_video(
-        self, input_ids: torch.LongTensor, video_embeds: torch.Tensor, image_llm_kwargs: dict[str, Any]
+        self,
+        input_ids: torch.LongTensor,
+        video_embeds: torch.Tensor,
+        image_llm_kwargs: dict[str, Any],
+        video_mask: torch.BoolTensor,
     ) -> CausalLMOutputWithPast:
-        """Embed `input_ids`, put `video_embeds` `[total_video_tokens, D]` at the video placeholders, and run the
-        image-LLM on those embeddings (it embeds its images itself)."""
-        inputs_embeds = self.get_input_embeddings()(input_ids)
-        video_mask = (input_ids == self.config.video_token_id).unsqueeze(-1)
-        video_embeds = video_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
-        inputs_embeds = inputs_embeds.masked_scatter(video_mask.to(inputs_embeds.device), video_embeds)
+        """Embed `input_ids` `[B, L]`, put `video_embeds` `[total_video_tokens, D]` at the video placeholders
+        `video_mask` `[B, L]`, and run the image-LLM on those embeddings (it embeds its images itself)."""
+        inputs_embeds = self.embed_with_videos(input_ids, video_embeds, video_mask)
         if image_llm_kwargs.get("pixel_values") is not None:
             self.check_image_placeholders(input_ids, inputs_embeds)
         return self.image_llm(inputs_embeds=inputs_embeds, **image_llm_kwargs)

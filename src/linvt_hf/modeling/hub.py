@@ -15,10 +15,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 import torch
-from huggingface_hub import ModelCard, ModelCardData
+from huggingface_hub import CommitOperationAdd, ModelCard, ModelCardData
 from huggingface_hub.errors import EntryNotFoundError, HFValidationError
 from huggingface_hub.utils import validate_repo_id
 from safetensors.torch import load_file, save_file
+from transformers.utils.hub import hf_api
 
 if TYPE_CHECKING:
     from .modeling_linvt import LinVTForConditionalGeneration
@@ -108,6 +109,53 @@ def prefixed_loading_info(info: dict[str, Any], prefix: str) -> dict[str, Any]:
         "mismatched_keys": {(prefix + k, *rest) for k, *rest in info.get("mismatched_keys", ())},
         "error_msgs": list(info.get("error_msgs", [])),
     }
+
+
+# ---------------------------------------------------------------------------------------------- uploads
+def file_timestamps(folder: str | os.PathLike) -> dict[str, float]:
+    """Modification time of each entry at the top of `folder` (none when it does not exist yet)."""
+    if not os.path.isdir(folder):
+        return {}
+    return {name: os.path.getmtime(os.path.join(folder, name)) for name in os.listdir(folder)}
+
+
+def upload_changed_files(
+    folder: str | os.PathLike,
+    repo_id: str,
+    since: dict[str, float] | None = None,
+    keep: tuple[str, ...] = (),
+    commit_message: str | None = None,
+    token: bool | str | None = None,
+    create_pr: bool = False,
+    revision: str | None = None,
+    commit_description: str | None = None,
+) -> Any:
+    """Upload the entries of `folder` that are new or changed since `since` (every entry when None), except `keep`
+    (names whose copy in the repo must stay), in one commit (huggingface_hub's public `create_commit`, as
+    transformers' own push does). Returns its `CommitInfo`."""
+    since = since or {}
+    changed = [
+        name
+        for name, mtime in file_timestamps(folder).items()
+        if name not in keep and (name not in since or mtime > since[name])
+    ]
+    paths = []
+    for name in changed:
+        path = os.path.join(folder, name)
+        paths += [os.path.join(root, f) for root, _, files in os.walk(path) for f in files] if os.path.isdir(path) else [path]
+    operations = [
+        CommitOperationAdd(path_in_repo=os.path.relpath(path, folder).replace(os.sep, "/"), path_or_fileobj=path)
+        for path in sorted(paths)
+    ]
+    return hf_api().create_commit(
+        repo_id=repo_id,
+        operations=operations,
+        commit_message=commit_message or "Upload model",
+        commit_description=commit_description,
+        token=token,
+        create_pr=create_pr,
+        revision=revision,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- model cards

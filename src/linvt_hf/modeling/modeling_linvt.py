@@ -24,11 +24,14 @@ from huggingface_hub import CommitInfo
 from torch import nn
 from transformers import GenerationConfig, GenerationMixin, PreTrainedConfig, PreTrainedModel
 from transformers.modeling_outputs import CausalLMOutputWithPast
-from transformers.utils import cached_file, logging
+from transformers.utils import cached_file, can_return_tuple, logging
 from transformers.utils.hub import hf_api
 
-from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig, linvt_settings
+from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig, linvt_settings, set_dtype_everywhere
+from ..upstream import explicit_attn_implementation, image_llm_position_ids
 from .hub import (
+    file_timestamps,
+    upload_changed_files,
     HUB_KWARGS,
     LINVT_ONLY_KEY,
     LINVT_WEIGHTS_NAME,
@@ -37,6 +40,7 @@ from .hub import (
     card_text,
     hub_model_card,
     is_generated_card,
+    is_hub_repo_id,
     is_linvt_only,
     linvt_state_dict,
     load_linvt_weights,
@@ -64,6 +68,7 @@ VIDEO_INPUT_NAMES = (
     "video_frame_indices",
     "video_temporal_patch_frame_indices",
     "question_mask",
+    "video_placeholder_mask",
 )
 
 
@@ -94,6 +99,18 @@ class LinVTPreTrainedModel(PreTrainedModel):
     _can_compile_fullgraph = False
     input_modalities = ("image", "video", "text")
 
+    @classmethod
+    def is_custom_code(cls) -> bool:
+        """False (unless registered as remote code): initialise like transformers' own models.
+
+        transformers passes the outermost model's answer down to every sub-model's weight init, and for custom code it
+        skips each module whose own parameters are all initialised; that skips modules whose parameters sit in their
+        children, such as SigLIP's attention and MLP, whose init is their parent's (xavier, not the children's
+        default). LinVT's own init only calls `torch.nn.init`, which transformers guards against overwriting loaded
+        weights, so the in-tree path is safe for it.
+        """
+        return cls.is_remote_code()
+
     def _init_weights(self, module: nn.Module) -> None:
         # Only LinVT's own modules reach here: the image-LLM is a PreTrainedModel and inits itself.
         LinearVideoTokenizer.init_module(module, self.config.initializer_range)
@@ -115,6 +132,10 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
     def __init__(self, config: LinVTImageLLMConfig, image_llm: PreTrainedModel | None = None) -> None:
         super().__init__(config)
         if image_llm is None:
+            if config.dtype is not None:
+                # from_pretrained sets the dtype it loads in on the config and its direct sub-config only; the
+                # image-LLM's own sub-configs (text, vision) would keep the dtype saved with them.
+                set_dtype_everywhere(config.image_llm_config, config.dtype)
             image_llm = self.image_llm_class(config.image_llm_config)
         self.image_llm = image_llm
         self.linvt = LinearVideoTokenizer(config, input_size=config.llm_hidden_size, initialize=False)
@@ -174,10 +195,15 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         model = cls(config, image_llm=image_llm)
         # The image-LLM's own generation defaults (sampling settings, stop tokens), not ones derived from the config.
         model.generation_config = copy.deepcopy(image_llm.generation_config)
-        embeddings = image_llm.get_input_embeddings().weight
-        model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
-        model.video_text_logit_scale.data = model.video_text_logit_scale.data.to(embeddings.device)
+        model.follow_image_llm()
         return model.train(image_llm.training)
+
+    def follow_image_llm(self) -> None:
+        """Put LinVT's own parameters (the tokenizer, the contrastive logit scale) on the device and in the dtype of
+        the image-LLM's input embeddings: the whole model has one dtype (`model.dtype`, which a save records)."""
+        embeddings = self.image_llm.get_input_embeddings().weight
+        self.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
+        self.video_text_logit_scale.data = self.video_text_logit_scale.data.to(embeddings.device, embeddings.dtype)
 
     @classmethod
     def default_video_token_id(cls, image_llm: PreTrainedModel, name_or_path: str | None) -> int | None:
@@ -204,18 +230,19 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             linvt_only (`bool`, *optional*, defaults to `False`):
                 Save LinVT's weights alone (`linvt.safetensors`) with the config, which names the image-LLM checkpoint
                 in `image_llm_name_or_path` and marks the checkpoint `"linvt_only": true`; `from_pretrained` then loads
-                that image-LLM with its own class and LinVT on top. Raises `ValueError` if the config names none.
+                that image-LLM with its own class and LinVT on top.
             push_to_hub, kwargs: as for `PreTrainedModel.save_pretrained` (`repo_id`, `commit_message`, `create_pr`,
                 `private`, `token`, `max_shard_size`, ...).
+
+        Raises:
+            ValueError: `linvt_only=True` and the config names no image-LLM, or, with `push_to_hub=True`, names a
+                local folder (nobody else could load the checkpoint); raised before anything is written or created.
         """
         if os.path.isfile(save_directory):
             logger.error(f"Provided path ({save_directory}) should be a directory, not a file")  # as transformers
             return None
-        if linvt_only and not self.config.image_llm_name_or_path:
-            raise ValueError(
-                "a LinVT-only checkpoint loads onto the image-LLM its config names, but config.image_llm_name_or_path "
-                "is not set: set it to the image-LLM's Hub id or folder (from_backbone does) or save the full model"
-            )
+        if linvt_only:
+            self._check_linvt_only_image_llm(for_hub=push_to_hub)
         push = self._start_push(save_directory, kwargs) if push_to_hub and is_main_process else None
         if linvt_only:
             self._save_linvt_only(save_directory, is_main_process, state_dict)
@@ -230,11 +257,12 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         write_model_card(build_model_card(self, repo_id, linvt_only, self.model_tags), save_directory)
         if push is None:
             return None
+        keep = ()
         if is_generated_card(read_text(os.path.join(save_directory, MODEL_CARD_NAME))) and (
             hub_model_card(push["repo_id"], push["token"]) is not None
         ):
-            push["files_timestamps"][MODEL_CARD_NAME] = float("inf")  # the repo's own card stays, as in transformers
-        return self._upload_modified_files(save_directory, **push)
+            keep = (MODEL_CARD_NAME,)  # the repo's own card stays, as in transformers
+        return upload_changed_files(save_directory, keep=keep, **push)
 
     def push_to_hub(
         self,
@@ -254,7 +282,13 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         Upload the model to the Hub, as `PreTrainedModel.push_to_hub` does; `linvt_only=True` uploads a LinVT-only
         checkpoint (see `save_pretrained`). The repo's README.md is kept if it has one; otherwise this model's card is
         uploaded.
+
+        Raises:
+            ValueError: `linvt_only=True` and `config.image_llm_name_or_path` is not set or is not a Hub repo id (a
+                local folder); raised before the repo is created.
         """
+        if linvt_only:
+            self._check_linvt_only_image_llm(for_hub=True)
         tags = [tags] if isinstance(tags, str) else list(tags or [])
         tags = list(dict.fromkeys([*(self.model_tags or []), *tags]))
         repo_id = hf_api().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
@@ -267,10 +301,9 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             else:
                 with open(path, "w", encoding="utf-8") as handle:
                     handle.write(card_text(build_model_card(self, repo_id, linvt_only, tags)))
-            return self._upload_modified_files(
+            return upload_changed_files(
                 folder,
                 repo_id,
-                files_timestamps={},
                 commit_message=commit_message,
                 token=token,
                 create_pr=create_pr,
@@ -331,8 +364,8 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         for key in {f.name for f in dataclasses.fields(config)}.intersection(kwargs) - base_fields:
             setattr(config, key, kwargs.pop(key))
         download, image_llm_kwargs = split_linvt_only_kwargs(kwargs)
-        if getattr(config, "_attn_implementation_internal", None) is not None:  # the Auto classes put it there
-            image_llm_kwargs.setdefault("attn_implementation", config._attn_implementation_internal)
+        if explicit_attn_implementation(config) is not None:  # the Auto classes put it there
+            image_llm_kwargs.setdefault("attn_implementation", explicit_attn_implementation(config))
         if not config.image_llm_name_or_path:
             raise ValueError(
                 f"{name} is a LinVT-only checkpoint, but its config.json names no image-LLM (image_llm_name_or_path "
@@ -344,8 +377,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         )
         config.image_llm_config = image_llm.config
         model = cls(config, image_llm=image_llm)
-        embeddings = image_llm.get_input_embeddings().weight
-        model.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
+        model.follow_image_llm()
         load_linvt_weights(model, weights)
         model.generation_config = generation_config or cls._saved_generation_config(name, download, image_llm)
         model.config.name_or_path = name
@@ -377,6 +409,24 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             self.generation_config.save_pretrained(save_directory)
         save_linvt_weights(linvt_state_dict(self, state_dict), save_directory)
 
+    def _check_linvt_only_image_llm(self, for_hub: bool) -> None:
+        """Raise `ValueError` unless a LinVT-only checkpoint of this model could be loaded: the config must name its
+        image-LLM, and one for the Hub must name it by Hub repo id (a folder here is nowhere for anyone else)."""
+        name = self.config.image_llm_name_or_path
+        if not name:
+            raise ValueError(
+                "a LinVT-only checkpoint loads onto the image-LLM its config names, but config.image_llm_name_or_path "
+                "is not set: set it to the image-LLM's Hub id or folder (from_backbone does) or save the full model"
+            )
+        if for_hub and not is_hub_repo_id(name):
+            where = "a folder on this machine" if os.path.isdir(name) else "not a Hub repo id ('org/name')"
+            raise ValueError(
+                f"config.image_llm_name_or_path is {name!r}, {where}: a LinVT-only checkpoint on the Hub loads onto "
+                "the image-LLM it names, which nobody else could load from there. Set model.config."
+                "image_llm_name_or_path to the Hub id of the image-LLM LinVT was trained on (e.g. "
+                "'Qwen/Qwen2-VL-7B-Instruct') before pushing, or push the full model (linvt_only=False)"
+            )
+
     def _start_push(self, save_directory: str | os.PathLike, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Create the repo and note the folder's files, as `PreTrainedModel.save_pretrained(push_to_hub=True)` does."""
         repo_id = kwargs.pop("repo_id", os.fspath(save_directory).rstrip(os.path.sep).split(os.path.sep)[-1])
@@ -385,7 +435,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         os.makedirs(save_directory, exist_ok=True)
         return {
             "repo_id": repo_id,
-            "files_timestamps": self._get_files_timestamps(save_directory),
+            "since": file_timestamps(save_directory),
             "commit_message": kwargs.pop("commit_message", None),
             "token": token,
             "create_pr": kwargs.pop("create_pr", False),
@@ -439,11 +489,24 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         raise NotImplementedError
 
     def image_llm_forward_with_video(
-        self, input_ids: torch.LongTensor, video_embeds: torch.Tensor, image_llm_kwargs: dict[str, Any]
+        self,
+        input_ids: torch.LongTensor,
+        video_embeds: torch.Tensor,
+        image_llm_kwargs: dict[str, Any],
+        video_mask: torch.BoolTensor,
     ) -> CausalLMOutputWithPast:
-        """Run the image-LLM with `video_embeds` `[num_video_tokens_total, D]` at the video placeholders of
-        `input_ids`; `image_llm_kwargs` hold everything else (images, masks, cache, labels)."""
+        """Run the image-LLM on `input_ids` `[B, L]` with `video_embeds` `[num_video_tokens_total, D]` at the video
+        placeholders `video_mask` `[B, L]`; `image_llm_kwargs` hold everything else (images, masks, cache, labels)."""
         raise NotImplementedError
+
+    def embed_with_videos(
+        self, input_ids: torch.LongTensor, video_embeds: torch.Tensor, video_mask: torch.BoolTensor
+    ) -> torch.Tensor:
+        """The LLM's embeddings of `input_ids` `[B, L]` with `video_embeds` `[num_video_tokens_total, D]` put at the
+        placeholders `video_mask` `[B, L]`, in order: `[B, L, D]`. Video token ids elsewhere keep their embedding."""
+        inputs_embeds = self.get_input_embeddings()(input_ids)
+        video_embeds = video_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
+        return inputs_embeds.masked_scatter(video_mask.to(inputs_embeds.device).unsqueeze(-1), video_embeds)
 
     def _vision_grad_enabled(self) -> bool:
         return torch.is_grad_enabled() and any(p.requires_grad for m in self.vision_modules for p in m.parameters())
@@ -463,7 +526,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         num_frames = [f.shape[0] if frame_mask is None else int(frame_mask[i].sum()) for i, f in enumerate(per_video)]
         tokens_per_video = [self.config.num_output_tokens(n) for n in num_frames]
         question_embeds, question_mask = self.question_embeddings(
-            input_ids, video_inputs.get("question_mask"), tokens_per_video
+            input_ids, video_inputs.get("question_mask"), tokens_per_video, video_inputs.get("video_placeholder_mask")
         )
 
         groups: dict[int, list[int]] = {}
@@ -504,16 +567,26 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         return torch.cat(tokens_by_video, dim=0), outputs, group_lists
 
     def question_embeddings(
-        self, input_ids: torch.LongTensor, question_mask: torch.Tensor | None, tokens_per_video: list[int]
+        self,
+        input_ids: torch.LongTensor,
+        question_mask: torch.Tensor | None,
+        tokens_per_video: list[int],
+        placeholder_mask: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         """The question that conditions TTA for each video: `[V, M, D]` embeddings and `[V, M]` mask.
 
-        A video takes the question tokens (`question_mask`) of the sample it sits in (see `video_owners`).
+        A video takes the question tokens (`question_mask`) of the sample it sits in (see `video_owners`, which
+        `placeholder_mask` is passed to).
         """
         if question_mask is None:
             return None, None
+        if question_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"question_mask has shape {tuple(question_mask.shape)} but input_ids {tuple(input_ids.shape)}: it "
+                "marks the question tokens of input_ids, so it must have the same shape"
+            )
         num_videos = len(tokens_per_video)
-        owners = self.video_owners(input_ids, tokens_per_video)
+        owners = self.video_owners(input_ids, tokens_per_video, placeholder_mask)
         embed = self.get_input_embeddings()
         lengths = question_mask.sum(1)
         width = max(int(lengths.max()), 1)
@@ -526,14 +599,20 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
                 mask[video, : ids.numel()] = True
         return embeds, mask
 
-    def video_owners(self, input_ids: torch.LongTensor, tokens_per_video: list[int] | None = None) -> list[int]:
+    def video_owners(
+        self,
+        input_ids: torch.LongTensor,
+        tokens_per_video: list[int] | None = None,
+        placeholder_mask: torch.Tensor | None = None,
+    ) -> list[int]:
         """The sample index of each video, in placeholder order.
 
-        Videos fill the video placeholders one after the other, `tokens_per_video[v]` each (default: LinVT's fixed
-        `config.num_video_tokens`), so videos written back to back (LLaVA-OneVision's `<video><video>`) are told
-        apart. A baseline tokenizer without counts falls back to one contiguous placeholder run per video.
+        Videos fill the video placeholders (`placeholder_mask` `[B, L]`; by default every video token of `input_ids`)
+        one after the other, `tokens_per_video[v]` each (default: LinVT's fixed `config.num_video_tokens`), so videos
+        written back to back (LLaVA-OneVision's `<video><video>`) are told apart. A baseline tokenizer without counts
+        falls back to one contiguous placeholder run per video.
         """
-        is_video = input_ids == self.config.video_token_id
+        is_video = input_ids == self.config.video_token_id if placeholder_mask is None else placeholder_mask.bool()
         total = int(is_video.sum())
         if tokens_per_video is None and self.config.tokenizer_type == "linvt":
             tokens_per_video = [self.config.num_video_tokens] * (total // self.config.num_video_tokens)
@@ -551,6 +630,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         return rows[starts].tolist()
 
     # ------------------------------------------------------------------ forward
+    @can_return_tuple
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -565,6 +645,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
         video_frame_indices: torch.LongTensor | None = None,
         video_temporal_patch_frame_indices: torch.LongTensor | None = None,
         question_mask: torch.BoolTensor | None = None,
+        video_placeholder_mask: torch.BoolTensor | None = None,
         output_video_tokenizer: bool = False,
         **image_llm_kwargs: Any,
     ) -> LinVTCausalLMOutputWithPast:
@@ -583,19 +664,35 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             video_clip_ids (`torch.LongTensor` of shape `(num_videos, max_frames)`): the shot of each frame.
             question_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): the question tokens that
                 condition TTA.
+            video_placeholder_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`, *optional*): the
+                video placeholders that LinVT's tokens fill; by default every `config.video_token_id` of `input_ids`.
+                `generate` passes the prompt's, so that a video token generated later (or proposed by prompt lookup)
+                is an ordinary token, as in cached decoding.
             output_video_tokenizer (`bool`): also return what LinVT selected and how it aggregated.
+            return_dict (`bool`, *optional*): False returns a tuple (`config.return_dict` by default), as transformers'
+                models do.
             **image_llm_kwargs: everything else goes to the image-LLM's forward (attention_mask, pixel_values,
                 image_grid_thw, past_key_values, labels, ...).
+
+        Raises:
+            TypeError: `pixel_values_videos` are not floating point (e.g. raw uint8 frames, not the processor's).
         """
         if attention_mask is not None:
             image_llm_kwargs["attention_mask"] = attention_mask
         if position_ids is not None:
             image_llm_kwargs["position_ids"] = position_ids
+        # `can_return_tuple` turns the output into a tuple when return_dict=False.
+        image_llm_kwargs["return_dict"] = True
         if pixel_values_videos is None:
             # No video: the image-LLM's own forward and output, untouched.
             return self.image_llm(input_ids=input_ids, **image_llm_kwargs)
         if input_ids is None:
             raise ValueError("input_ids are needed with pixel_values_videos: they say where the video tokens go")
+        if not torch.is_floating_point(pixel_values_videos):
+            raise TypeError(
+                f"pixel_values_videos must be floating point (the processor's normalised pixel values), got "
+                f"{pixel_values_videos.dtype}: pass the videos through LinVTProcessor rather than raw frames"
+            )
         video_inputs = {
             "pixel_values_videos": pixel_values_videos,
             "video_grid_thw": video_grid_thw,
@@ -603,16 +700,19 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             "video_frame_mask": video_frame_mask,
             "video_clip_ids": video_clip_ids,
             "question_mask": question_mask,
+            "video_placeholder_mask": self.video_placeholders(input_ids, video_placeholder_mask),
         }
         video_embeds, tokenizer_outputs, groups = self.encode_videos(input_ids, video_inputs, output_video_tokenizer)
-        expected = int((input_ids == self.config.video_token_id).sum())
+        expected = int(video_inputs["video_placeholder_mask"].sum())
         if video_embeds.shape[0] != expected:
             raise ValueError(
                 f"LinVT produced {video_embeds.shape[0]} video tokens but the prompts hold {expected} video "
                 f"placeholder tokens (id {self.config.video_token_id}); build prompts with LinVTProcessor for this "
                 "model's tokenizer settings"
             )
-        outputs = self.image_llm_forward_with_video(input_ids, video_embeds, image_llm_kwargs)
+        outputs = self.image_llm_forward_with_video(
+            input_ids, video_embeds, image_llm_kwargs, video_inputs["video_placeholder_mask"]
+        )
         fields = {k: v for k, v in outputs.items() if k in CausalLMOutputWithPast.__dataclass_fields__}
         return LinVTCausalLMOutputWithPast(
             **fields,
@@ -620,16 +720,92 @@ class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
             video_groups=groups if output_video_tokenizer else None,
         )
 
+    def video_placeholders(
+        self, input_ids: torch.LongTensor, video_placeholder_mask: torch.Tensor | None = None
+    ) -> torch.BoolTensor:
+        """The video placeholders of `input_ids` `[B, L]`: `video_placeholder_mask` where given (checked: same shape,
+        video tokens only), else every `config.video_token_id`."""
+        is_video = input_ids == self.config.video_token_id
+        if video_placeholder_mask is None:
+            return is_video
+        if video_placeholder_mask.shape != input_ids.shape:
+            raise ValueError(
+                f"video_placeholder_mask has shape {tuple(video_placeholder_mask.shape)} but input_ids "
+                f"{tuple(input_ids.shape)}: it marks video placeholders of input_ids, so it must have the same shape"
+            )
+        mask = video_placeholder_mask.bool().to(is_video.device)
+        if (mask & ~is_video).any():
+            raise ValueError(
+                "video_placeholder_mask marks positions of input_ids that do not hold the video token "
+                f"(id {self.config.video_token_id})"
+            )
+        return mask
+
     # ------------------------------------------------------------------ generation
+    def generate(self, inputs: torch.Tensor | None = None, *args: Any, **kwargs: Any):
+        """`GenerationMixin.generate`; with videos, the prompt's video tokens are recorded as the placeholders
+        (`video_placeholder_mask`), so that steps which run the video again (no KV cache, prompt lookup) treat the
+        video tokens generated after the prompt as ordinary tokens, as cached decoding does."""
+        prompt = inputs if inputs is not None else kwargs.get("input_ids")
+        if (
+            kwargs.get("pixel_values_videos") is not None
+            and kwargs.get("video_placeholder_mask") is None
+            and isinstance(prompt, torch.Tensor)
+            and not torch.is_floating_point(prompt)
+        ):
+            kwargs["video_placeholder_mask"] = prompt == self.config.video_token_id
+        return super().generate(inputs, *args, **kwargs)
+
     def _validate_model_kwargs(self, model_kwargs: dict[str, Any]) -> None:
         # What the image-LLM's forward takes passes through **image_llm_kwargs.
         accepted = set(inspect.signature(self.image_llm.forward).parameters)
         super()._validate_model_kwargs({k: v for k, v in model_kwargs.items() if k not in accepted})
 
+    def prepare_inputs_for_generation(
+        self,
+        input_ids: torch.LongTensor,
+        *args: Any,
+        inputs_embeds: torch.Tensor | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """`GenerationMixin.prepare_inputs_for_generation`, plus the prompt's `question_mask` and
+        `video_placeholder_mask` aligned with the `input_ids` it passes on: generated and candidate tokens (prompt
+        lookup, assisted decoding) are neither question tokens nor video placeholders. Steps that run the video again
+        (no KV cache; the first step of assisted decoding) need them as long as `input_ids`."""
+        prompt_masks = {name: kwargs.pop(name, None) for name in ("question_mask", "video_placeholder_mask")}
+        model_inputs = super().prepare_inputs_for_generation(input_ids, *args, inputs_embeds=inputs_embeds, **kwargs)
+        for name in ("question_mask", "video_placeholder_mask"):
+            if (mask := prompt_masks.get(name)) is not None:
+                step_ids = model_inputs.get("input_ids")
+                model_inputs[name] = generation_prompt_mask(name, mask, input_ids.shape[1], step_ids)
+        return model_inputs
+
     def _prepare_position_ids_for_generation(self, inputs_tensor, model_kwargs):
         image_llm_kwargs = self.image_llm_generation_kwargs(model_kwargs)
-        return self.image_llm._prepare_position_ids_for_generation(inputs_tensor, image_llm_kwargs)
+        return image_llm_position_ids(self.image_llm, inputs_tensor, image_llm_kwargs)
 
     def image_llm_generation_kwargs(self, model_kwargs: dict[str, Any]) -> dict[str, Any]:
         """The generation kwargs as the image-LLM must see them (families hide what LinVT replaces)."""
         return {k: v for k, v in model_kwargs.items() if k not in VIDEO_INPUT_NAMES}
+
+
+def generation_prompt_mask(
+    name: str, prompt_mask: torch.Tensor, sequence_length: int, step_input_ids: torch.Tensor | None
+) -> torch.Tensor:
+    """A mask over the prompt `[B, P]` (`name`: question_mask, video_placeholder_mask) for a generation step: padded
+    with False to the `sequence_length` tokens of the sequence so far (prompt + new tokens), then cut to the last
+    columns, as `step_input_ids` `[B, S]` are.
+
+    Raises:
+        ValueError: the mask has more columns than the sequence.
+    """
+    extra = sequence_length - prompt_mask.shape[1]
+    if extra < 0:
+        raise ValueError(
+            f"{name} has {prompt_mask.shape[1]} columns but the sequence being generated only {sequence_length}: it "
+            "must cover the prompt (input_ids), as the processor's does"
+        )
+    mask = torch.cat([prompt_mask, prompt_mask.new_zeros(prompt_mask.shape[0], extra)], dim=1)
+    if step_input_ids is None:
+        return mask
+    return mask[:, sequence_length - step_input_ids.shape[1] :]

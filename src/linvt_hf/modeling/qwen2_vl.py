@@ -1,9 +1,9 @@
 """LinVT on Qwen2-VL and Qwen2.5-VL.
 
 Frames go through Qwen's own video path (temporal patches of two frames, the vision transformer and the patch
-merger), one temporal patch per LinVT "frame". LinVT's tokens enter through the image-LLM's `mm_encoder_outputs`
-at the `<|video_pad|>` placeholders and take text-like (1D) M-RoPE positions: they are a compact summary, not a
-spatial grid. Images keep Qwen's own 3D positions.
+merger), one temporal patch per LinVT "frame". LinVT's tokens enter through `inputs_embeds` at the `<|video_pad|>`
+placeholders and take text-like (1D) M-RoPE positions: they are a compact summary, not a spatial grid. Images keep
+Qwen's own path and 3D positions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import torch
 from huggingface_hub.dataclasses import strict
 from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
 from transformers.configuration_utils import SubConfigSpec
-from transformers.modeling_outputs import BaseModelOutputWithPooling
 from transformers.models.auto.configuration_auto import AutoConfig
 
 from .configuration_linvt import LinVTImageLLMConfig
@@ -84,15 +83,14 @@ class LinVTQwen2VLForConditionalGeneration(LinVTForConditionalGeneration):
         merge = self.image_llm.model.visual.spatial_merge_size
         return [(h // merge, w // merge) for _, h, w in video_inputs["video_grid_thw"].tolist()]
 
-    def image_llm_forward_with_video(self, input_ids, video_embeds, image_llm_kwargs):
-        kwargs = self._as_text_positions(dict(image_llm_kwargs))
-        encoder_outputs = {"video": BaseModelOutputWithPooling(pooler_output=(video_embeds,))}
-        pixel_values = kwargs.pop("pixel_values", None)
-        if pixel_values is not None:
-            encoder_outputs["image"] = self.image_llm.model.get_image_features(
-                pixel_values, kwargs.get("image_grid_thw"), return_dict=True
-            )
-        return self.image_llm(input_ids=input_ids, mm_encoder_outputs=encoder_outputs, **kwargs)
+    def image_llm_forward_with_video(self, input_ids, video_embeds, image_llm_kwargs, video_mask):
+        # The video tokens go in through inputs_embeds, at exactly `video_mask` (Qwen's own video path would take
+        # every <|video_pad|>, also one generated after the prompt); input_ids still place the images (Qwen's own
+        # image path) and give M-RoPE its positions.
+        inputs_embeds = self.embed_with_videos(input_ids, video_embeds, video_mask)
+        return self.image_llm(
+            input_ids=input_ids, inputs_embeds=inputs_embeds, **self._as_text_positions(dict(image_llm_kwargs))
+        )
 
     def image_llm_generation_kwargs(self, model_kwargs: dict[str, Any]) -> dict[str, Any]:
         return self._as_text_positions(super().image_llm_generation_kwargs(model_kwargs))

@@ -10,8 +10,9 @@ Python (lists, ints, floats, strings), so it can be written as JSON as is.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import sys
+from collections.abc import Iterable, Iterator, Sequence, Sized
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -19,15 +20,21 @@ from transformers import AutoProcessor
 from transformers.generation import GenerationConfig
 from transformers.pipelines.base import Pipeline, PipelineDataset, PipelineIterator, no_collate_fn
 from transformers.utils.chat_template_utils import Chat
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from ..modeling.modeling_linvt import VIDEO_INPUT_NAMES, LinVTForConditionalGeneration
+from ..processing.errors import describe_source
+from ..processing.inputs import is_frame_list
+from ..upstream import pipeline_generate_kwargs
 
 
 DEFAULT_TOP_SCORES = 10
 
 # Options that go to the video processor rather than to `generate`.
 VIDEO_SAMPLING_OPTIONS = ("num_frames", "fps", "min_frames", "max_frames", "shot_detector", "max_side")
+
+# What to do when one input of several cannot be prepared (its video cannot be read, its prompt is too long, ...).
+ON_ERROR_CHOICES = ("raise", "skip")
 
 
 class VideoQuestionAnsweringPipeline(Pipeline):
@@ -41,14 +48,21 @@ class VideoQuestionAnsweringPipeline(Pipeline):
     - `pipe([{"video": ..., "question": ...}, ...])`, or `pipe(video=[v1, v2], question=["q1", "q2"])`, or several
       videos and one question (`pipe(video=["a.mp4", "b.mp4"], question="...")`): a batch;
     - chat messages in the `apply_chat_template` format, with `{"type": "video", "path" | "url" | "video": ...}`
-      content items: `pipe(messages)` or `pipe([messages_1, messages_2])`.
+      content items: `pipe(messages)` or `pipe([messages_1, messages_2])`;
+    - a stream, read lazily: a generator (or any iterator) or a dataset (`KeyDataset(dataset, "column")`, a torch
+      `Dataset`, a `datasets.Dataset`) of request dicts or chats, or of videos with `question=` (one string, or as
+      many questions). The result is then an iterator that yields each input's answers in input order as they
+      are ready.
 
     A video is anything `LinVTProcessor` takes: a path, a URL, bytes, a binary file object, frames as a numpy array
-    or torch tensor `[T, H, W, 3]`, a list of PIL images, or a spec dict `{"video": source, "num_frames": 8, ...}`.
+    or torch tensor `[T, H, W, 3]` (an `[H, W, 3]` or `[H, W]` array is one frame), a list of PIL images or of image
+    file paths (`["f0.jpg", "f1.jpg"]`: the frames of one video; a list of video paths is a batch), or a spec dict
+    `{"video": source, "num_frames": 8, ...}`.
 
     Returns:
         For one input, a list of dicts (one per generated sequence, so one unless `num_return_sequences` is set);
-        for a list (or batch) of inputs, a list of such lists, in input order. Each dict holds
+        for a list (or batch) of inputs, a list of such lists, in input order (an iterator of them for a stream).
+        Each dict holds
 
         - **answer** (`str`) -- the generated answer, without the prompt and special tokens, stripped.
         - **selection** (`list[dict]`, with `return_selection=True`) -- one dict per video of the input, see
@@ -58,7 +72,10 @@ class VideoQuestionAnsweringPipeline(Pipeline):
     processor's sampling; `processor_kwargs` go to `apply_chat_template`; `max_new_tokens`, `generate_kwargs` and any
     generation parameter (`do_sample`, `num_beams`, ...) go to `generate`; `return_selection`, `top_scores` (how many
     of the highest significance scores to report, default 10); `batch_size` as for every pipeline (results do not
-    depend on it).
+    depend on it); `on_error`: `"raise"` (the default) stops at the first input that cannot be prepared (its video
+    cannot be read, its prompt is longer than the LLM's positions, ...) with an error that names it (`input 3 (video
+    'clip.mp4')`), `"skip"` answers the others and puts `{"error": "..."}` (the same message) in place of its
+    answers.
 
     Example:
 
@@ -111,6 +128,7 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         top_scores: int | None = None,
         skip_special_tokens: bool | None = None,
         clean_up_tokenization_spaces: bool | None = None,
+        on_error: str | None = None,
         **kwargs: Any,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         sampling = {"num_frames": num_frames, "fps": fps}
@@ -119,6 +137,10 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         preprocess_params: dict[str, Any] = {}
         if sampling or processor_kwargs:
             preprocess_params["processor_kwargs"] = {**(processor_kwargs or {}), **sampling}
+        if on_error is not None:
+            if on_error not in ON_ERROR_CHOICES:
+                raise ValueError(f"on_error must be one of {ON_ERROR_CHOICES}, got {on_error!r}")
+            preprocess_params["on_error"] = on_error
 
         generate_kwargs = dict(generate_kwargs or {})
         if max_new_tokens is not None:
@@ -150,13 +172,18 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         video: Any = None,
         question: str | Sequence[str] | None = None,
         **kwargs: Any,
-    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]] | Iterator[list[dict[str, Any]]]:
         """Answer `question` about `video`; see the class docstring for the input forms and the output."""
         inputs = self._normalize_inputs(video, question)
-        return super().__call__(inputs, **kwargs)
+        results = super().__call__(inputs, **kwargs)
+        if isinstance(results, PipelineIterator):  # a stream: one pass, which `next` can start
+            return _one_pass(results)
+        return results
 
     def _normalize_inputs(self, video: Any, question: Any) -> Any:
-        """One request (a dict or a `Chat`) or a list of them."""
+        """One request (a dict or a `Chat`) or a list of them, or a stream of them (see `_stream_requests`)."""
+        if _is_stream(video):
+            return _stream_requests(video, question)
         if question is None:
             if _is_chat(video) or _all(video, _is_chat):
                 return video  # the base class turns messages into `Chat`s
@@ -179,10 +206,31 @@ class VideoQuestionAnsweringPipeline(Pipeline):
 
     def preprocess(
         self,
-        inputs: dict[str, Any] | Chat,
+        inputs: dict[str, Any] | Chat | NumberedRequest,
         processor_kwargs: dict[str, Any] | None = None,
+        on_error: str = "raise",
     ) -> dict[str, Any]:
-        """Chat template, video decoding and sampling for one request: a batch of one."""
+        """Chat template, video decoding and sampling for one request: a batch of one.
+
+        A request numbered by `get_iterator` (one input of several) that fails is named in the error (`input 3
+        (video 'clip.mp4'): ...`); with `on_error="skip"` it becomes `{"meta": [{"error": message}]}` instead.
+        """
+        index, request = (inputs.index, inputs.request) if isinstance(inputs, NumberedRequest) else (None, inputs)
+        try:
+            return self._prepare(request, processor_kwargs)
+        except MemoryError:
+            raise
+        except Exception as error:
+            if index is None and on_error == "raise":
+                raise
+            where = describe_request(index, request)
+            if on_error == "raise":
+                _prefix_message(error, where)
+                raise
+            return {"meta": [{"error": f"{where}: {type(error).__name__}: {error}"}]}
+
+    def _prepare(self, inputs: dict[str, Any] | Chat, processor_kwargs: dict[str, Any] | None) -> dict[str, Any]:
+        """`preprocess` of one request, which raises on bad input."""
         messages = inputs.messages if isinstance(inputs, Chat) else _question_messages(inputs)
         model_inputs = self.processor.apply_chat_template(
             messages,
@@ -195,18 +243,33 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         )
         if self.processor.video_token_id not in model_inputs["input_ids"]:
             raise ValueError("the input holds no video: give one with video=... or a {'type': 'video', ...} item")
+        self._check_prompt_length(model_inputs["input_ids"], messages)
         model_inputs = {key: value for key, value in model_inputs.items()}
         model_inputs["meta"] = [{}]
         return model_inputs
 
+    def _check_prompt_length(self, input_ids: torch.Tensor, messages: list[dict[str, Any]]) -> None:
+        """Refuse a prompt longer than the LLM's positions (`max_position_embeddings` of its text config): the
+        tokenizer would only warn, and the model would answer from positions it never learned."""
+        limit = getattr(self.model.config.get_text_config(decoder=True), "max_position_embeddings", None)
+        length = input_ids.shape[-1]
+        if limit is not None and length > limit:
+            raise ValueError(
+                f"the prompt of question {_short(_question_text(messages))!r} is {length} tokens long (chat template, "
+                f"question and video tokens), longer than the model's {limit} positions "
+                "(text_config.max_position_embeddings); shorten the question"
+            )
+
     def get_iterator(
         self, inputs, num_workers: int, batch_size: int, preprocess_params, forward_params, postprocess_params
     ):
-        # As the base class, with a collate function that knows video inputs (concatenated, padded per video) and
-        # pads prompts on the left for generation.
-        if hasattr(inputs, "__len__"):
+        # As the base class, with each input numbered (errors name it), and a collate function that knows video
+        # inputs (concatenated, padded per video), pads prompts on the left for generation and passes failed inputs.
+        inputs = number_requests(inputs)
+        if isinstance(inputs, Sized):
             dataset = PipelineDataset(inputs, self.preprocess, preprocess_params)
         else:
+            num_workers = min(num_workers, 1)  # more workers would each read the whole stream, as in the base class
             dataset = PipelineIterator(inputs, self.preprocess, preprocess_params)
         collate_fn = no_collate_fn if batch_size == 1 else self._collate
         loader = DataLoader(dataset, num_workers=num_workers, batch_size=batch_size, collate_fn=collate_fn)
@@ -214,7 +277,11 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
 
     def _collate(self, items: list[dict[str, Any]]) -> dict[str, Any]:
-        return collate_video_inputs(items, pad_token_id=self.processor.tokenizer.pad_token_id)
+        """The prepared items as one batch; `meta` keeps one entry per item, failed ones (no tensors) included."""
+        prepared = [item for item in items if "input_ids" in item]
+        batch = collate_video_inputs(prepared, pad_token_id=self.processor.tokenizer.pad_token_id) if prepared else {}
+        batch["meta"] = [entry for item in items for entry in item["meta"]]
+        return batch
 
     # ------------------------------------------------------------------------------------------------ model
 
@@ -226,28 +293,40 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         top_scores: int = DEFAULT_TOP_SCORES,
     ) -> dict[str, Any]:
         meta = model_inputs.pop("meta")
+        rows = [row for row, entry in enumerate(meta) if "error" not in entry]  # the inputs that were prepared
+        if not rows:
+            return {"generated_ids": torch.zeros((len(meta), 1, 0), dtype=torch.long), "meta": meta}
         # Pixels in the model's dtype; timestamps stay float32 (bf16 would round them to a few digits).
         model_inputs = {
             key: value.to(self.dtype) if key.startswith("pixel_values") else value for key, value in model_inputs.items()
         }
         input_ids = model_inputs["input_ids"]
-        generate_kwargs = self._prepare_generate_kwargs(dict(generate_kwargs or {}), return_dict_in_generate=False)
+        generate_kwargs = pipeline_generate_kwargs(self, dict(generate_kwargs or {}), return_dict_in_generate=False)
         sequences = self.model.generate(**model_inputs, **generate_kwargs)
         new_tokens = sequences[:, input_ids.shape[1] :]
-        new_tokens = new_tokens.reshape(input_ids.shape[0], -1, new_tokens.shape[-1])  # [B, num_sequences, new]
+        new_tokens = new_tokens.reshape(input_ids.shape[0], -1, new_tokens.shape[-1])  # [B', num_sequences, new]
         if return_selection:
             per_sample = selection_by_sample(self.model, model_inputs, top_scores)
-            meta = [{**m, "selection": s} for m, s in zip(meta, per_sample)]
-        return {"generated_ids": new_tokens, "meta": meta}
+            meta = list(meta)
+            for row, selection in zip(rows, per_sample):
+                meta[row] = {**meta[row], "selection": selection}
+        if len(rows) < len(meta):  # failed inputs get rows of padding, which postprocess does not read
+            pad_token_id = self.processor.tokenizer.pad_token_id or 0
+            full = new_tokens.new_full((len(meta), *new_tokens.shape[1:]), pad_token_id)
+            full[rows] = new_tokens
+            new_tokens = full
+        return {"generated_ids": new_tokens, "meta": meta}  # generated_ids: [B, num_sequences, new]
 
     def postprocess(
         self,
         model_outputs: dict[str, Any],
         skip_special_tokens: bool = True,
         clean_up_tokenization_spaces: bool | None = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[dict[str, Any]] | dict[str, str]:
         meta = model_outputs["meta"]
         meta = meta[0] if isinstance(meta, list) else meta  # a batch of one, or one item unrolled from a batch
+        if "error" in meta:  # an input that failed with on_error="skip"
+            return {"error": meta["error"]}
         sequences = model_outputs["generated_ids"][0]
         texts = self.processor.tokenizer.batch_decode(
             sequences,
@@ -281,12 +360,19 @@ def _all(value: Any, predicate: Any) -> bool:
 
 
 def _is_frame_list(value: Sequence[Any]) -> bool:
-    """A list of frames (PIL images or `[H, W(, C)]` arrays) is one video, not a list of videos."""
-    return all(hasattr(item, "getpixel") or getattr(item, "ndim", None) in (2, 3) for item in value)
+    """A list of frames (PIL images, `[H, W(, C)]` arrays, image file paths such as `["f0.jpg", "f1.jpg"]`) is one
+    video, not a list of videos: the processor's rule, `linvt_hf.processing.inputs.is_frame_list` (which refuses a
+    list mixing image paths with videos)."""
+    return is_frame_list(value)
 
 
 def _question_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
     """`{"video": ..., "question": ...}` -> one user turn holding the video, then the question."""
+    if not isinstance(request, dict):
+        raise TypeError(
+            f"an input must be a {{'video': ..., 'question': ...}} dict or chat messages, got {type(request).__name__}"
+            " (a stream or dataset of videos needs question=...)"
+        )
     unknown = sorted(set(request) - {"video", "question"})
     if unknown or "video" not in request or not isinstance(request.get("question"), str):
         raise ValueError(
@@ -296,6 +382,164 @@ def _question_messages(request: dict[str, Any]) -> list[dict[str, Any]]:
     item = {"type": "video", **video} if isinstance(video, dict) else {"type": "video", "video": video}
     content = [item, {"type": "text", "text": request["question"]}]
     return [{"role": "user", "content": content}]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Streams (generators, iterators, datasets) and numbered inputs
+
+
+def _is_stream(value: Any) -> bool:
+    """A generator, iterator or dataset of inputs (not a file object, which is one video)."""
+    if isinstance(value, Dataset) or _is_hf_dataset(value):
+        return True
+    return isinstance(value, Iterator) and not hasattr(value, "read")
+
+
+def _is_hf_dataset(value: Any) -> bool:
+    """A `datasets.Dataset` or `datasets.IterableDataset` (only possible once its caller imported `datasets`)."""
+    module = sys.modules.get("datasets")
+    return module is not None and isinstance(value, (module.Dataset, module.IterableDataset))
+
+
+def _stream_requests(videos: Any, question: Any) -> Any:
+    """What the base class streams lazily for a stream input: a torch `Dataset` or a generator of requests.
+
+    Without `question`, the items are requests (dicts or chats); with it, videos, paired with `question` (one
+    string) or with each of as many questions.
+    """
+    if question is None:
+        if isinstance(videos, Dataset):
+            return videos
+        if isinstance(videos, Sized) and hasattr(videos, "__getitem__"):  # a `datasets.Dataset`
+            return RequestDataset(videos)
+        return (item for item in videos)  # the base class streams generators, not other iterators
+    if isinstance(videos, Sized) and hasattr(videos, "__getitem__"):
+        if not isinstance(question, str) and not (isinstance(question, Sized) and hasattr(question, "__getitem__")):
+            raise TypeError(
+                f"a dataset of {len(videos)} videos needs question= as a string or a sequence of as many questions, "
+                f"got {type(question).__name__}"
+            )
+        return RequestDataset(videos, question)
+    return _paired_requests(videos, question)
+
+
+class RequestDataset(Dataset):
+    """A dataset read lazily as requests: its items as they are, or each paired with `question` (a string, or the
+    item of a sequence of as many questions)."""
+
+    def __init__(self, items: Any, question: str | Sequence[str] | None = None) -> None:
+        if question is not None and not isinstance(question, str) and len(question) != len(items):
+            raise ValueError(f"{len(question)} questions need as many videos, got a dataset of {len(items)}")
+        self.items = items
+        self.question = question
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Any:
+        item = self.items[index]
+        if self.question is None:
+            return item
+        question = self.question if isinstance(self.question, str) else self.question[index]
+        return {"video": item, "question": question}
+
+
+def _paired_requests(videos: Iterable[Any], question: str | Iterable[str]) -> Iterator[dict[str, Any]]:
+    """`{"video", "question"}` for each video of a stream, with one question or the next of a stream of them."""
+    if isinstance(question, str):
+        for video in videos:
+            yield {"video": video, "question": question}
+        return
+    questions = iter(question)
+    count = 0
+    for video in videos:
+        text = next(questions, None)
+        if text is None:
+            raise ValueError(f"the questions ran out at video {count}: give one question per video")
+        yield {"video": video, "question": text}
+        count += 1
+    if next(questions, None) is not None:
+        raise ValueError(f"more questions than videos: the videos ran out after {count}")
+
+
+def _one_pass(results: PipelineIterator) -> Iterator[Any]:
+    """The results of a stream as a plain iterator (a `PipelineIterator` needs `iter()` before `next()`, and a
+    second `iter()` would restart a dataset from its first item)."""
+    yield from results
+
+
+class NumberedRequest(NamedTuple):
+    """One input of several, with its position in the input (0-based)."""
+
+    index: int
+    request: Any
+
+
+def number_requests(inputs: Any) -> Any:
+    """`inputs` (a list, dataset or iterable of requests) as `NumberedRequest`s, lazily, keeping its kind: a sized
+    sequence stays indexable."""
+    if isinstance(inputs, Sized) and hasattr(inputs, "__getitem__"):
+        return _NumberedSequence(inputs)
+    return (NumberedRequest(index, request) for index, request in enumerate(inputs))
+
+
+class _NumberedSequence(Dataset):
+    def __init__(self, items: Any) -> None:
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> NumberedRequest:
+        return NumberedRequest(index, self.items[index])
+
+
+def describe_request(index: int | None, request: Any) -> str:
+    """`input 3 (video 'clip.mp4')`: an input of the pipeline by position and video source(s), for messages."""
+    sources = _video_sources(request)
+    what = ", ".join(describe_source(source) for source in sources) if sources else describe_source(request)
+    label = "video" if len(sources) <= 1 else "videos"
+    return f"input {index} ({label} {what})" if index is not None else f"the input ({label} {what})"
+
+
+def _video_sources(request: Any) -> list[Any]:
+    """The video sources of a request dict or chat (empty when none can be found)."""
+    if isinstance(request, Chat):
+        items = [
+            item
+            for message in request.messages
+            if isinstance(message.get("content"), list)
+            for item in message["content"]
+            if isinstance(item, dict) and item.get("type") == "video"
+        ]
+    elif isinstance(request, dict) and "video" in request:
+        items = [request["video"] if isinstance(request["video"], dict) else {"video": request["video"]}]
+    else:
+        return []
+    return [next((item[key] for key in ("video", "path", "url") if key in item), "?") for item in items]
+
+
+def _prefix_message(error: BaseException, prefix: str) -> None:
+    """Put `prefix: ` in front of `error`'s message, keeping its type and attributes (it is re-raised as is)."""
+    if isinstance(error, OSError) and error.strerror is not None:
+        error.strerror = f"{prefix}: {error.strerror}"
+    else:
+        error.args = (f"{prefix}: {error}",)
+
+
+def _question_text(messages: list[dict[str, Any]]) -> str:
+    """The text of the last user turn (the question), for messages."""
+    for message in reversed(messages):
+        content = message.get("content")
+        if message.get("role") == "user":
+            if isinstance(content, str):
+                return content
+            return " ".join(item.get("text", "") for item in content if isinstance(item, dict) and "text" in item)
+    return ""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _processor_of(model: LinVTForConditionalGeneration) -> Any:
@@ -508,6 +752,7 @@ def register_pipelines() -> None:
 
 
 __all__ = [
+    "ON_ERROR_CHOICES",
     "PIPELINE_TASKS",
     "VideoQuestionAnsweringPipeline",
     "collate_video_inputs",

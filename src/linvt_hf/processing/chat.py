@@ -27,7 +27,9 @@ def extract_visuals(conversation: list[dict[str, Any]]) -> tuple[list[Any], list
         that `LinVTVideoProcessor` understands.
 
     Raises:
-        ValueError: a video item without a source, or with unknown options, naming the message and the item.
+        ValueError: a video item without a source, or with unknown or out-of-range options, naming the message and
+            the item.
+        TypeError: a video item option of the wrong type (e.g. `"num_frames": "8"`), naming the message and the item.
     """
     images: list[Any] = []
     videos: list[dict[str, Any]] = []
@@ -52,8 +54,8 @@ def _video_spec(item: dict[str, Any], message_index: int, item_index: int) -> di
         )
     try:
         source, options = split_video_spec(item)
-    except ValueError as error:
-        raise ValueError(f"video content item ({where}): {error}") from None
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"video content item ({where}): {error}") from None
     return {"video": source, **options}
 
 

@@ -11,10 +11,9 @@ backbone-specific about frames lives in `video_processor.FRAME_LAYOUTS`.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +23,22 @@ from transformers import AutoImageProcessor, AutoProcessor, AutoTokenizer
 from transformers.image_processing_base import BatchFeature
 from transformers.image_utils import make_flat_list_of_images
 from transformers.models.auto.processing_auto import PROCESSOR_MAPPING_NAMES, processor_class_from_name
+# The class itself: the top-level `transformers.AutoVideoProcessor` is a placeholder that raises without torchvision.
+from transformers.models.auto.video_processing_auto import AutoVideoProcessor
 from transformers.processing_utils import ProcessorMixin
-from transformers.video_processing_utils import VideoProcessorMixin
 
+from ..upstream import (
+    check_video_processor_argument,
+    merge_processor_kwargs,
+    video_processor_check,
+)
 from .chat import extract_visuals
 from .video_processor import LinVTVideoProcessor, make_video_list
 
 
 DEFAULT_NUM_VIDEO_TOKENS = 112
+# The backends AutoVideoProcessor may be asked for; LinVTVideoProcessor (numpy + PIL) is the class for each.
+VIDEO_PROCESSOR_BACKENDS = ("torchvision", "pil")
 
 # Video kwargs that reach `LinVTVideoProcessor.preprocess`; the rest of `videos_kwargs` (backbone defaults such as
 # `return_metadata`) does not apply to it.
@@ -95,57 +102,21 @@ def family_of_processor_class(class_name: str) -> str:
     raise ValueError(f"unsupported backbone processor {class_name!r}; LinVT supports {known}")
 
 
-# ---------------------------------------------------------------------------------------------------------------------
-# Building processors without torchvision
-
-
-def _check_argument_for_proper_class(self: ProcessorMixin, argument_name: str, argument: Any) -> type:
-    """`ProcessorMixin.check_argument_for_proper_class`, with the video processor checked against the mixin itself.
-
-    transformers looks the base class up by name in its top-level namespace, which exports `VideoProcessorMixin`
-    only when torchvision is installed; without it every processor with a video processor fails this check.
-    """
-    if "video_processor" in argument_name:
-        if not isinstance(argument, VideoProcessorMixin):
-            raise TypeError(
-                f"Received a {type(argument).__name__} for argument {argument_name}, but a VideoProcessorMixin was "
-                "expected."
-            )
-        return VideoProcessorMixin
-    return ProcessorMixin.check_argument_for_proper_class(self, argument_name, argument)
-
-
-@contextlib.contextmanager
-def _video_processor_check(processor_class: type[ProcessorMixin]) -> Iterator[None]:
-    """Let `processor_class` be instantiated without torchvision (see `_check_argument_for_proper_class`)."""
-    if hasattr(transformers, "VideoProcessorMixin") or "check_argument_for_proper_class" in vars(processor_class):
-        yield
-        return
-    processor_class.check_argument_for_proper_class = _check_argument_for_proper_class
-    try:
-        yield
-    finally:
-        del processor_class.check_argument_for_proper_class
-
-
 def instantiate_processor(processor_class: type[ProcessorMixin], *args: Any, **kwargs: Any) -> ProcessorMixin:
-    """`processor_class(*args, **kwargs)`, which also works when torchvision is not installed."""
-    with _video_processor_check(processor_class):
+    """`processor_class(*args, **kwargs)`, which also works when torchvision is not installed (see
+    `linvt_hf.upstream.video_processor_check`)."""
+    with video_processor_check(processor_class):
         return processor_class(*args, **kwargs)
 
 
 def load_backbone_processor(name_or_path: str, **kwargs: Any) -> ProcessorMixin:
-    """The backbone's processor, as `AutoProcessor.from_pretrained(name_or_path, **kwargs)` loads it.
-
-    Without torchvision, transformers cannot build the backbone's video processor (LinVT does not use it); the
-    processor is then assembled from its tokenizer, its (PIL) image processor and its processor config, with a
+    """The backbone's processor, as `AutoProcessor.from_pretrained(name_or_path, **kwargs)` would load it, with a
     `LinVTVideoProcessor` in the video processor's seat.
+
+    LinVT never uses the backbone's own video processor, and transformers can only build those with torchvision; so
+    the processor is always assembled from its class (named by processor_config.json or the model type), its
+    tokenizer, its (PIL) image processor and its processor config, the same way with or without torchvision.
     """
-    try:
-        return AutoProcessor.from_pretrained(name_or_path, **kwargs)
-    except (ImportError, ValueError) as error:
-        if hasattr(transformers, "VideoProcessorMixin") or "torchvision" not in str(error):
-            raise
     processor_dict, _ = ProcessorMixin.get_processor_dict(name_or_path, **kwargs)
     class_name = processor_dict.get("processor_class")
     if class_name is None:
@@ -158,7 +129,7 @@ def load_backbone_processor(name_or_path: str, **kwargs: Any) -> ProcessorMixin:
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, **kwargs)
     image_processor = AutoImageProcessor.from_pretrained(name_or_path, **kwargs)
     video_processor = LinVTVideoProcessor.from_image_processor(image_processor, family)
-    with _video_processor_check(processor_class):
+    with video_processor_check(processor_class):
         return processor_class.from_args_and_dict([image_processor, tokenizer, video_processor], processor_dict)
 
 
@@ -253,7 +224,7 @@ class LinVTProcessor(ProcessorMixin):
             token_id for token_id, token in tokenizer.added_tokens_decoder.items() if token.special
         }
 
-    check_argument_for_proper_class = _check_argument_for_proper_class
+    check_argument_for_proper_class = check_video_processor_argument
 
     @property
     def prompt_format(self) -> PromptFormat:
@@ -329,20 +300,6 @@ class LinVTProcessor(ProcessorMixin):
             backbone_processor_kwargs=_backbone_init_kwargs(backbone),
         )
 
-    @classmethod
-    def _get_arguments_from_pretrained(
-        cls, pretrained_model_name_or_path: str, processor_dict: dict[str, Any] | None = None, **kwargs: Any
-    ) -> list[Any]:
-        # The video processor is rebuilt from processor_config.json directly: AutoVideoProcessor only knows classes
-        # registered against a model config, and does not work at all without torchvision.
-        processor_dict = processor_dict or {}
-        tokenizer = AutoTokenizer.from_pretrained(pretrained_model_name_or_path, **kwargs)
-        image_processor = AutoImageProcessor.from_pretrained(pretrained_model_name_or_path, **kwargs)
-        video_config = processor_dict.get("video_processor")
-        if not isinstance(video_config, dict):
-            raise OSError(f"{pretrained_model_name_or_path} has no 'video_processor' entry in processor_config.json")
-        return [image_processor, tokenizer, LinVTVideoProcessor.from_dict(video_config)]
-
     def to_dict(self) -> dict[str, Any]:
         # Keep the internal backbone processor (which holds the tokenizer) out of the deep copy made by to_dict.
         backbone = self.__dict__.pop("_backbone")
@@ -391,13 +348,13 @@ class LinVTProcessor(ProcessorMixin):
         self._check_placeholder_counts(texts, images, video_list)
 
         backbone = self._backbone
-        merged = backbone._merge_kwargs(tokenizer_init_kwargs=self.tokenizer.init_kwargs, **kwargs)
+        merged = merge_processor_kwargs(backbone, **kwargs)
         return_tensors = merged["text_kwargs"].pop("return_tensors", None)
 
         data: dict[str, Any] = {}
         image_replacements: list[str] = []
         if images is not None:
-            image_outputs, image_replacements = backbone._process_images(images, **merged["images_kwargs"])
+            image_outputs, image_replacements = self._process_backbone_images(images, merged["images_kwargs"])
             for key in self.prompt_format.dropped_image_outputs:
                 image_outputs.pop(key, None)
             data.update(image_outputs)
@@ -428,7 +385,7 @@ class LinVTProcessor(ProcessorMixin):
 
         texts, _ = backbone.get_text_with_replacements(texts, image_replacements, video_replacements)
         text_inputs = self.tokenizer(texts, return_offsets_mapping=True, **text_kwargs)
-        backbone._check_special_mm_tokens(texts, text_inputs, modalities=["image", "video"])
+        self._check_placeholders_tokenized(texts, text_inputs["input_ids"])
         offsets = text_inputs["offset_mapping"] if keep_offsets else text_inputs.pop("offset_mapping")
 
         outputs = dict(text_inputs)
@@ -436,6 +393,29 @@ class LinVTProcessor(ProcessorMixin):
         if return_mm_token_type_ids:
             outputs["mm_token_type_ids"] = backbone.create_mm_token_type_ids(text_inputs["input_ids"])
         return outputs
+
+    def _process_backbone_images(self, images: Any, images_kwargs: dict[str, Any]) -> tuple[Any, list[str]]:
+        """The backbone's image processor outputs and, per image, the text its placeholder expands to (the backbone
+        processor's own `replace_image_token`)."""
+        backbone = self._backbone
+        outputs = backbone.image_processor(images, **images_kwargs)
+        count = len(make_flat_list_of_images(images))
+        return outputs, [backbone.replace_image_token(outputs, image_idx=i, **images_kwargs) for i in range(count)]
+
+    def _check_placeholders_tokenized(self, texts: list[str], input_ids: Any) -> None:
+        """Raise unless every image and video token of the expanded prompts became one token id (truncation, e.g.
+        `truncation=True` with a small `max_length`, would cut some and leave the model misplacing the rest)."""
+        for kind, token, token_id in (
+            ("image", self.image_token, self.image_token_id),
+            ("video", self.video_token, self.video_token_id),
+        ):
+            in_ids = [np.asarray(ids).tolist().count(token_id) for ids in input_ids]
+            in_text = [text.count(token) for text in texts]
+            if in_ids != in_text:
+                raise ValueError(
+                    f"the prompts hold {in_text} {kind} tokens {token!r} per prompt but input_ids hold {in_ids}: "
+                    "truncation cut some of them; disable truncation or raise max_length"
+                )
 
     def _check_placeholder_counts(self, texts: list[str] | None, images: Any, videos: list[Any]) -> None:
         if texts is None:
@@ -522,9 +502,17 @@ def register_processor_auto_classes(config_class: type | str = "linvt", exist_ok
     `AutoProcessor` reads `"processor_class": "LinVTProcessor"` from the folder's processor_config.json and resolves
     the name through `PROCESSOR_MAPPING`'s registered ("extra") classes, so the class only has to be registered once,
     against any key: the `LinVTConfig` class (model_type "linvt") when the caller has it, or the model type string.
-    No model config needs to be in the folder and no `trust_remote_code` is involved.
+    `ProcessorMixin.from_pretrained` then loads the video processor with `AutoVideoProcessor`, which finds
+    `"video_processor_type": "LinVTVideoProcessor"` among the classes registered here for every backend it may ask
+    for ("torchvision" by default, "pil"): `LinVTVideoProcessor` runs on numpy and PIL only, so one class serves both
+    and no torchvision is needed. No model config needs to be in the folder and no `trust_remote_code` is involved.
     """
     AutoProcessor.register(config_class, LinVTProcessor, exist_ok=exist_ok)
+    AutoVideoProcessor.register(
+        config_class,
+        video_processor_classes={backend: LinVTVideoProcessor for backend in VIDEO_PROCESSOR_BACKENDS},
+        exist_ok=exist_ok,
+    )
 
 
 __all__ = [

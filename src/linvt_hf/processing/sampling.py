@@ -12,7 +12,9 @@ Conventions used throughout:
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +73,8 @@ def sample_frame_indices(
         `np.ndarray`: int64 [N], sorted and unique, N <= number of frames available.
 
     Raises:
-        ValueError: an argument is out of range or inconsistent; the message names it.
+        TypeError: an argument of the wrong type (e.g. `num_frames=2.5` or `"8"`); the message names it.
+        ValueError: an argument is out of range (NaN and infinities included) or inconsistent; the message names it.
     """
     _check_arguments(total_frames, num_frames, fps, video_fps, min_frames, max_frames)
     first, stop = frame_range(total_frames, start=start, end=end, video_fps=video_fps)
@@ -155,14 +158,12 @@ def frame_range(
     """
     if start is None and end is None:
         return 0, total_frames
+    start, end = check_seconds("start", start), check_seconds("end", end, positive=True)
+    check_rate("video_fps", video_fps)
     if video_fps is None:
         raise ValueError("video_fps is required to sample by time (start/end); pass the video's frame rate")
-    if start is not None and start < 0:
-        raise ValueError(f"start must be >= 0 seconds, got {start}")
     if start is not None and end is not None and start >= end:
         raise ValueError(f"start must be < end, got start={start} and end={end}")
-    if end is not None and end <= 0:
-        raise ValueError(f"end must be > 0 seconds, got {end}")
 
     first = 0 if start is None else math.floor(start * video_fps + _EPS)
     stop = total_frames if end is None else min(total_frames, math.ceil(end * video_fps - _EPS))
@@ -174,18 +175,40 @@ def frame_range(
 
 def _clip_shots(shots: Sequence[tuple[int, int]], first: int, stop: int) -> list[tuple[int, int]]:
     """Validate shots, sort them and clip them to `[first, stop)`, dropping the ones left empty."""
-    ordered = sorted((int(s), int(e)) for s, e in shots)
-    for s, e in ordered:
-        if s < 0 or e <= s:
-            raise ValueError(f"shots must be half-open frame ranges (first, end) with 0 <= first < end, got {(s, e)}")
-    for (_, e0), (s1, _) in zip(ordered, ordered[1:]):
-        if s1 < e0:
-            raise ValueError(f"shots must not overlap, got a shot ending at {e0} and one starting at {s1}")
+    ordered = check_shots(shots)
     clipped = [(max(s, first), min(e, stop)) for s, e in ordered]
     clipped = [(s, e) for s, e in clipped if s < e]
     if not clipped:
         raise ValueError(f"shots: no shot overlaps the frames to sample [{first}, {stop})")
     return clipped
+
+
+def check_shots(shots: Any, name: str = "shots") -> list[tuple[int, int]]:
+    """Shots as sorted `(first, end)` int pairs: half-open, non-empty, non-overlapping frame ranges.
+
+    Raises:
+        TypeError: not a sequence of pairs of integers; the message names `name` and the offending value.
+        ValueError: an empty or negative range, or overlapping ranges.
+    """
+    if isinstance(shots, (str, bytes)) or not isinstance(shots, (Sequence, np.ndarray)):
+        raise TypeError(f"{name} must be a sequence of (first, end) frame ranges, got {shots!r}")
+    ordered = sorted(_check_shot(shot, name) for shot in shots)
+    for s, e in ordered:
+        if s < 0 or e <= s:
+            raise ValueError(f"{name} must be half-open frame ranges (first, end) with 0 <= first < end, got {(s, e)}")
+    for (_, e0), (s1, _) in zip(ordered, ordered[1:]):
+        if s1 < e0:
+            raise ValueError(f"{name} must not overlap, got a shot ending at {e0} and one starting at {s1}")
+    return ordered
+
+
+def _check_shot(shot: Any, name: str) -> tuple[int, int]:
+    """One shot as `(first, end)` ints; a wrong type (not a pair, non-integer bounds) is a TypeError naming it."""
+    if isinstance(shot, (str, bytes)) or not isinstance(shot, (Sequence, np.ndarray)) or len(shot) != 2:
+        raise TypeError(f"{name} must be (first, end) pairs of frame indices, got {shot!r}")
+    if any(isinstance(bound, bool) or not isinstance(bound, (int, np.integer)) for bound in shot):
+        raise TypeError(f"{name} must hold integer frame indices, got {tuple(shot)!r}")
+    return int(shot[0]), int(shot[1])
 
 
 def _check_arguments(
@@ -196,19 +219,91 @@ def _check_arguments(
     min_frames: int,
     max_frames: int | None,
 ) -> None:
-    if total_frames < 1:
-        raise ValueError(f"total_frames must be >= 1, got {total_frames}")
-    if num_frames is not None and num_frames <= 0:
-        raise ValueError(f"num_frames must be >= 1, got {num_frames}")
+    check_count("total_frames", total_frames)
+    check_sampling_options(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames)
+    check_rate("video_fps", video_fps)
     if num_frames is not None and fps is not None:
         raise ValueError("num_frames and fps are mutually exclusive: pass one of them")
-    if fps is not None and fps <= 0:
-        raise ValueError(f"fps must be > 0, got {fps}")
     if fps is not None and video_fps is None:
         raise ValueError("video_fps is required to sample by fps; pass the video's frame rate")
-    if video_fps is not None and video_fps <= 0:
-        raise ValueError(f"video_fps must be > 0, got {video_fps}")
-    if min_frames < 1:
-        raise ValueError(f"min_frames must be >= 1, got {min_frames}")
-    if max_frames is not None and max_frames < min_frames:
-        raise ValueError(f"max_frames must be >= min_frames ({min_frames}), got {max_frames}")
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Option checks, shared by every entry point that takes sampling options (load_video, the video processor's
+# defaults, call kwargs and spec dicts), so that a bad value is reported where it enters, naming it.
+
+
+def check_count(name: str, value: Any, minimum: int = 1) -> int | None:
+    """`value` as an int >= `minimum` (None passes through).
+
+    Raises:
+        TypeError: not an integer (a bool, a float such as 2.5 or 8.0, a string such as "8").
+        ValueError: below `minimum`.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_seconds(name: str, value: Any, *, positive: bool = False) -> float | None:
+    """`value` as a finite float, >= 0 (or > 0 when `positive`); None passes through.
+
+    Raises:
+        TypeError: not a real number (a string, a bool, ...).
+        ValueError: NaN, infinite, negative (or zero when `positive`).
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{name} must be a finite number, got {number}")
+    if number < 0 or (positive and number == 0):
+        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'}, got {number}")
+    return number
+
+
+def check_rate(name: str, value: Any) -> float | None:
+    """A frame rate (`fps`, `video_fps`, `fps_hint`): a finite number > 0, or None."""
+    return check_seconds(name, value, positive=True)
+
+
+def check_sampling_options(
+    *,
+    num_frames: Any = None,
+    fps: Any = None,
+    min_frames: Any = None,
+    max_frames: Any = None,
+    start: Any = None,
+    end: Any = None,
+    prefix: str = "",
+) -> dict[str, Any]:
+    """Check the types and ranges of sampling options, each on its own (see `sample_frame_indices`).
+
+    Args:
+        prefix: prepended to each option's name in error messages (e.g. "video item option ").
+
+    Returns:
+        `dict`: the options given (not None), as int / float.
+
+    Raises:
+        TypeError: an option of the wrong type; the message names it and the value.
+        ValueError: an option out of range (NaN and infinities included); the message names it and the value.
+    """
+    checked = {
+        "num_frames": check_count(prefix + "num_frames", num_frames),
+        "fps": check_rate(prefix + "fps", fps),
+        "min_frames": check_count(prefix + "min_frames", min_frames),
+        "max_frames": check_count(prefix + "max_frames", max_frames),
+        "start": check_seconds(prefix + "start", start),
+        "end": check_seconds(prefix + "end", end, positive=True),
+    }
+    low, high = checked["min_frames"], checked["max_frames"]
+    if low is not None and high is not None and high < low:
+        raise ValueError(f"{prefix}max_frames must be >= min_frames ({low}), got {high}")
+    return {key: value for key, value in checked.items() if value is not None}

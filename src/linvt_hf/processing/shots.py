@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,10 @@ MIN_SHOT_SECONDS = 1.0 / 3.0
 MIN_SHOT_LENGTH = 8
 # Scale of the median absolute deviation that makes it estimate a standard deviation for normal noise.
 _MAD_TO_STD = 1.4826
+# Frames decoded (at 48x27) per chunk when streaming a video through a detector: ~0.5 MB of frames.
+SHOT_CHUNK_FRAMES = 128
+# Runs of the histogram detector's running median computed at once (each run a copy of HISTOGRAM_WINDOW floats).
+_MEDIAN_BLOCK = 4096
 
 
 @dataclass
@@ -94,7 +98,9 @@ def detect_shots(
     Args:
         video: anything `linvt_hf.processing.video_io.load_video` accepts: a path or URL, encoded bytes, a binary
             file object, or frames (uint8 [T, H, W, 3], ...). Files are decoded directly at 48x27, the size both
-            detectors work at; frames of another size are resized to it.
+            detectors work at; frames of another size are resized to it. The video is streamed in chunks of
+            `SHOT_CHUNK_FRAMES` frames: memory does not grow with its length, except for the per-frame scores
+            (4 bytes a frame); the results are those of the whole video at once.
         detector: "autoshot", "histogram" or "none" (see the module docstring).
         threshold: decision threshold; default 0.296 for AutoShot (a probability), 0.25 for the histogram detector
             (floor of its adaptive threshold on a distance in [0, 1]).
@@ -153,33 +159,47 @@ class ShotDetector:
 
     def __call__(self, video: Any) -> ShotDetection:
         """Detect the shots of one video (see `detect_shots`)."""
-        from .video_io import load_video
+        from .video_io import probe_video, stream_video
 
         if self.detector == "none":
             # Only the frame count is needed: probe, do not decode.
-            from .video_io import probe_video
-
             metadata = probe_video(video)
             return ShotDetection([(0, metadata.total_frames)], None, None, "none", metadata.total_frames, metadata.fps)
         detector, weights_path = self.detector, None
         if detector == "autoshot":
             weights_path = _autoshot_weights_or_warn(self.weights)
             detector = "autoshot" if weights_path is not None else "histogram"
-        decoded = load_video(video, size=(FRAME_HEIGHT, FRAME_WIDTH))
-        frames = decoded.frames
+        # Streamed in chunks: memory stays bounded whatever the video's length; only the per-frame scores (4 bytes a
+        # frame) are kept.
+        frames = _CountedFrames(stream_video(video, size=(FRAME_HEIGHT, FRAME_WIDTH), chunk_size=SHOT_CHUNK_FRAMES))
         if detector == "autoshot":
             threshold = AUTOSHOT_THRESHOLD if self.threshold is None else self.threshold
             model = _load_autoshot(str(weights_path), self.device or "cpu")
-            probabilities = model.predict_transitions(frames, batch_size=self.batch_size)
+            probabilities = model.predict_transitions_chunked(frames, batch_size=self.batch_size)
             shots = shots_from_scores(probabilities, threshold)
         else:
             threshold = HISTOGRAM_THRESHOLD if self.threshold is None else self.threshold
-            probabilities = histogram_distances(frames)
+            probabilities = stream_histogram_distances(frames)
             shot_ends = histogram_shot_ends(
-                probabilities, threshold=threshold, min_shot_length=min_shot_length(decoded.metadata.fps)
+                probabilities, threshold=threshold, min_shot_length=min_shot_length(frames.metadata.fps)
             )
-            shots = shots_from_shot_ends(shot_ends, len(frames))
-        return ShotDetection(shots, probabilities, threshold, detector, len(frames), decoded.metadata.fps)
+            shots = shots_from_shot_ends(shot_ends, frames.num_frames)
+        return ShotDetection(shots, probabilities, threshold, detector, frames.num_frames, frames.metadata.fps)
+
+
+class _CountedFrames:
+    """The frames of `stream_video`'s chunks (uint8 [n, H, W, 3] each), counted, with the video's metadata."""
+
+    def __init__(self, chunks: Iterator[Any]) -> None:
+        self._chunks = chunks
+        self.num_frames = 0
+        self.metadata: Any = None
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for chunk in self._chunks:
+            self.metadata = chunk.metadata
+            self.num_frames += len(chunk)
+            yield chunk.frames
 
 
 def _autoshot_weights_or_warn(weights: str | Path | None) -> Path | None:
@@ -227,6 +247,38 @@ def histogram_distances(frames: np.ndarray, bins_per_channel: int = HISTOGRAM_BI
         float32 [T] in [0, 1]: entry t is the total-variation distance between the normalised histograms of frames
         t and t + 1; the last entry is 0.
     """
+    return stream_histogram_distances([frames], bins_per_channel)
+
+
+def stream_histogram_distances(
+    chunks: Iterable[np.ndarray], bins_per_channel: int = HISTOGRAM_BINS_PER_CHANNEL
+) -> np.ndarray:
+    """`histogram_distances` of a video given as consecutive chunks of frames, holding one chunk (and one
+    histogram) at a time; the result is the same as for the whole video at once.
+
+    Args:
+        chunks: uint8 [n_i, H, W, 3] RGB frames, in order; together T >= 1 frames.
+
+    Returns:
+        float32 [T].
+    """
+    parts: list[np.ndarray] = []
+    previous = None  # the histogram of the last frame of the previous chunk, [1, bins**3]
+    for frames in chunks:
+        if len(frames) == 0:
+            continue
+        histograms = _histograms(frames, bins_per_channel)
+        if previous is not None:
+            histograms = np.concatenate([previous, histograms])
+        parts.append((0.5 * np.abs(np.diff(histograms, axis=0)).sum(axis=1)).astype(np.float32))
+        previous = histograms[-1:]
+    if previous is None:
+        raise ValueError("no frames: the video is empty")
+    return np.concatenate([*parts, np.zeros(1, dtype=np.float32)])
+
+
+def _histograms(frames: np.ndarray, bins_per_channel: int) -> np.ndarray:
+    """Normalised joint RGB histograms: uint8 [n, H, W, 3] -> float64 [n, bins**3]."""
     num_frames = frames.shape[0]
     shift = 8 - int(np.log2(bins_per_channel))
     quantised = (frames >> shift).astype(np.int64)
@@ -234,10 +286,7 @@ def histogram_distances(frames: np.ndarray, bins_per_channel: int = HISTOGRAM_BI
     num_cells = bins_per_channel**3
     offsets = np.arange(num_frames)[:, None] * num_cells
     counts = np.bincount((cells.reshape(num_frames, -1) + offsets).ravel(), minlength=num_frames * num_cells)
-    histograms = counts.reshape(num_frames, num_cells) / cells[0].size
-    distances = np.zeros(num_frames, dtype=np.float32)
-    distances[:-1] = 0.5 * np.abs(np.diff(histograms, axis=0)).sum(axis=1)
-    return distances
+    return counts.reshape(num_frames, num_cells) / cells[0].size
 
 
 def histogram_shot_ends(
@@ -264,9 +313,7 @@ def histogram_shot_ends(
         return []
     half = window // 2
     padded = np.pad(distances[:-1], half, mode="reflect" if len(distances) - 1 > half else "edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    median = np.median(windows, axis=1)
-    mad = np.median(np.abs(windows - median[:, None]), axis=1)
+    median, mad = _running_median_and_mad(padded, 2 * half + 1)
     adaptive = np.maximum(threshold, median + mad_factor * _MAD_TO_STD * mad)
     candidates = np.flatnonzero(distances[:-1] > adaptive)
     accepted: list[int] = []
@@ -274,6 +321,22 @@ def histogram_shot_ends(
         if all(abs(int(frame) - other) >= min_shot_length for other in accepted):
             accepted.append(int(frame))
     return sorted(accepted)
+
+
+def _running_median_and_mad(padded: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median and median absolute deviation of every `window`-long run of `padded`: [N] -> two [N - window + 1].
+
+    Computed over blocks of runs, so the temporaries (the runs, copied by the median) stay bounded whatever N.
+    """
+    count = len(padded) - window + 1
+    median = np.empty(count, dtype=padded.dtype)
+    mad = np.empty(count, dtype=padded.dtype)
+    for start in range(0, count, _MEDIAN_BLOCK):
+        stop = min(start + _MEDIAN_BLOCK, count)
+        runs = np.lib.stride_tricks.sliding_window_view(padded[start : stop + window - 1], window)
+        median[start:stop] = np.median(runs, axis=1)
+        mad[start:stop] = np.median(np.abs(runs - median[start:stop, None]), axis=1)
+    return median, mad
 
 
 # ----------------------------------------------------------------------------------------------------------------

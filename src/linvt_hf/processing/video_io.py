@@ -5,11 +5,20 @@ All entry points accept the same inputs (`VideoInput`):
 * a path (`str` or `os.PathLike`), or a URL (`http://`, `https://`, `rtsp://`, ... anything FFmpeg can open);
 * the encoded file as `bytes`/`bytearray`/`memoryview`, or a readable (preferably seekable) binary file object
   positioned at the start of the video, which is left open;
-* frames already decoded: a numpy array uint8 [T, H, W, 3] or grayscale [T, H, W]; a torch tensor [T, H, W, 3] or
-  [T, 3, H, W] (channels-last wins when both readings are possible), uint8, or floating point in [0, 1] (scaled by 255
-  and rounded); a list of PIL images or of [H, W, 3] / [H, W] arrays of one size. Such input has no frame rate:
-  pass `fps_hint` to sample it by `fps` or by time, otherwise `metadata.fps` and `metadata.duration` are None and
-  the returned timestamps are NaN.
+* frames already decoded (no frame rate: pass `fps_hint` to sample them by `fps` or by time, otherwise
+  `metadata.fps` and `metadata.duration` are None and the returned timestamps are NaN):
+
+  - a numpy array [T, H, W, 3] or grayscale [T, H, W] / [T, H, W, 1]; a torch tensor the same, or [T, 3, H, W]
+    (channels-last wins when both readings are possible);
+  - one frame as an array or tensor [H, W, 3], [H, W, 1] or [H, W] (a torch tensor [3, H, W] too): a 3-D input is
+    one frame when its last dimension is 1 or 3, otherwise a grayscale video [T, H, W] (so a grayscale video
+    exactly 1 or 3 pixels wide must be given as [T, H, W, 1]);
+  - a list (or tuple) of frames of one size: PIL images, [H, W, 3] / [H, W, 1] / [H, W] arrays or tensors, or
+    paths of image files (see `linvt_hf.processing.inputs.IMAGE_EXTENSIONS`), which are read only when sampled.
+
+  Pixel values are uint8, or floating point in [0, 1] (scaled by 255 and rounded). Floating-point frames with any
+  value outside [0, 1] (e.g. 0..255 floats) or any NaN or infinity are refused with a ValueError that says what was
+  found: they are never clipped.
 
 Frames come back as uint8 RGB [T, H, W, 3], upright: the stream's display rotation (a display matrix, e.g. from a
 phone held vertically) is applied, as FFmpeg's command line does by default.
@@ -26,9 +35,8 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
@@ -41,12 +49,16 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from .errors import VideoDecodeError, describe_source
-from .sampling import sample_frame_indices
+from .inputs import is_image_path, is_url
+from .sampling import check_count, check_rate, check_sampling_options, sample_frame_indices
 
 
 if TYPE_CHECKING:
     import PIL.Image
     import torch
+
+# `size` of `load_video`: exact (height, width), the shorter side, or a function of the upright source size.
+Size = tuple[int, int] | int | Callable[[int, int], tuple[int, int]]
 
 VideoInput = Union[
     str,
@@ -61,7 +73,6 @@ VideoInput = Union[
     Sequence[np.ndarray],
 ]
 
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*://")
 # (open, read) timeouts in seconds for network sources, so that an unreachable host fails instead of hanging.
 URL_TIMEOUT = (15.0, 30.0)
 # A seek (demuxer seek + decoder flush + refilling the threads' pipeline) costs about as much as decoding this many
@@ -71,6 +82,11 @@ _SEEK_COST_FRAMES = 8
 _BLIND_SEEK_SECONDS = 10.0
 # How many missing trailing frames are blamed on an inexact frame count rather than on a truncated file.
 _END_SLACK_FRAMES = 2
+
+# FFmpeg's text-mode "video" codecs: its tty/bin/xbin/idf demuxers open files by extension (.txt, .nfo, .diz, .bin,
+# ...) as text and render the characters as frames. Such a file holds no video.
+_TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
+_NOT_A_VIDEO = "not a readable video: FFmpeg recognises no container with a video stream in it"
 
 _INTERPOLATIONS = ("fast_bilinear", "bilinear", "bicubic", "area", "point", "lanczos", "gauss", "spline")
 
@@ -132,11 +148,13 @@ def probe_video(video: VideoInput, *, fps_hint: float | None = None) -> VideoMet
 
     Raises:
         FileNotFoundError: a path that does not exist.
-        VideoDecodeError: the source cannot be opened or decoded, has no video stream or no frames.
-        ValueError: pre-decoded frames of an unsupported shape or dtype.
+        VideoDecodeError: the source cannot be opened or decoded, has no video stream (e.g. a text file) or no frames.
+        ValueError: pre-decoded frames of an unsupported shape or dtype, non-finite, or floats outside [0, 1]; a
+            bad `fps_hint` (TypeError for a wrong type).
     """
+    fps_hint = check_rate("fps_hint", fps_hint)
     if _is_decoded_frames(video):
-        return _array_metadata(_as_frame_array(video), video, fps_hint)
+        return _array_metadata(_frame_source(video), video, fps_hint)
     _check_path(video)
     with _open_stream(video, threads=None, fps_hint=fps_hint) as opened, _decode_errors(opened.source):
         first = next(_FrameReader(opened).read(np.zeros(1, dtype=np.int64)))[1]
@@ -153,7 +171,7 @@ def load_video(
     start: float | None = None,
     end: float | None = None,
     shots: Sequence[tuple[int, int]] | None = None,
-    size: tuple[int, int] | int | None = None,
+    size: Size | None = None,
     max_side: int | None = None,
     threads: int | None = None,
     fps_hint: float | None = None,
@@ -177,9 +195,10 @@ def load_video(
         video: any `VideoInput`.
         num_frames, fps, min_frames, max_frames, start, end, shots: see `sample_frame_indices`.
         size: `(height, width)` to resize to exactly, or an int for the length of the shorter side (aspect ratio
-            kept). Applies to the upright frames.
+            kept), or a function `(height, width) -> (height, width)` called once with the upright source size
+            (e.g. to pick a decode size from the video's own size). Applies to the upright frames.
         max_side: upper bound on the longer side (aspect ratio kept); frames are only ever shrunk by it. Cannot be
-            combined with an exact `(height, width)` size.
+            combined with an exact `(height, width)` size or a size function.
         threads: decoder threads (None or 0: FFmpeg picks from the CPU count).
         fps_hint: frame rate to assume when the source declares none (pre-decoded frames); ignored otherwise.
         indices: decode exactly these frame indices (strictly increasing, within the video) instead of sampling;
@@ -193,8 +212,10 @@ def load_video(
     Raises:
         FileNotFoundError: a path that does not exist.
         VideoDecodeError: the source cannot be opened or decoded (corrupt, truncated, unreachable URL), has no
-            video stream or no frames.
-        ValueError: invalid arguments (the message names the argument).
+            video stream (e.g. a text file) or no frames.
+        TypeError: an argument of the wrong type, such as `num_frames=2.5` (the message names the argument).
+        ValueError: invalid arguments, NaN or infinite ones included (the message names the argument and value);
+            pre-decoded frames of an unsupported shape or dtype, non-finite, or floats outside [0, 1].
     """
     chunks = stream_video(
         video,
@@ -231,7 +252,7 @@ def stream_video(
     start: float | None = None,
     end: float | None = None,
     shots: Sequence[tuple[int, int]] | None = None,
-    size: tuple[int, int] | int | None = None,
+    size: Size | None = None,
     max_side: int | None = None,
     threads: int | None = None,
     fps_hint: float | None = None,
@@ -253,8 +274,12 @@ def stream_video(
     Yields:
         `DecodedVideo` chunks with frames uint8 [<= chunk_size, H, W, 3].
     """
-    if chunk_size is not None and chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    check_count("chunk_size", chunk_size)
+    check_count("threads", threads, minimum=0)
+    fps_hint = check_rate("fps_hint", fps_hint)
+    check_sampling_options(
+        num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames, start=start, end=end
+    )
     _check_resize_arguments(size, max_side, interpolation)
     sampling = dict(
         num_frames=num_frames,
@@ -272,10 +297,10 @@ def stream_video(
             raise ValueError(f"indices cannot be combined with {', '.join(given)}")
         sampling = {"indices": indices}
     if _is_decoded_frames(video):
-        frames = _as_frame_array(video)
+        frames = _frame_source(video)
         if fps_hint is None and (fps is not None or start is not None or end is not None):
             raise ValueError("fps_hint is required to sample pre-decoded frames by fps or by time (start/end)")
-        selected = _select_indices(len(frames), fps_hint, sampling)
+        selected = _select_indices(frames.count, fps_hint, sampling)
         return _array_chunks(frames, video, selected, fps_hint, chunk_size, resize)
     _check_path(video)
     return _decoded_chunks(video, sampling, resize, chunk_size, threads, fps_hint, progress)
@@ -285,9 +310,12 @@ def _select_indices(total_frames: int, video_fps: float | None, sampling: dict[s
     """The frame indices to decode: explicit `indices` (validated) or `sample_frame_indices`. int64 [N]."""
     if "indices" not in sampling:
         return sample_frame_indices(total_frames, video_fps=video_fps, **sampling)
-    indices = np.asarray(sampling["indices"], dtype=np.int64).reshape(-1)
+    indices = np.asarray(sampling["indices"]).reshape(-1)
     if indices.size == 0:
         raise ValueError("indices must not be empty")
+    if indices.dtype.kind not in "iu":
+        raise TypeError(f"indices must be integer frame indices, got dtype {indices.dtype}")
+    indices = indices.astype(np.int64)
     if indices.min() < 0 or indices.max() >= total_frames:
         raise ValueError(f"indices must lie in [0, {total_frames}), got {indices.min()}..{indices.max()}")
     if np.any(np.diff(indices) <= 0):
@@ -352,14 +380,14 @@ def _open_container(video: VideoInput) -> Any:
     try:
         if isinstance(video, (bytes, bytearray, memoryview)):
             return av.open(io.BytesIO(bytes(video)), mode="r")
-        if _is_url(video):
+        if is_url(video):
             return av.open(os.fspath(video), mode="r", timeout=URL_TIMEOUT)
         if isinstance(video, (str, os.PathLike)):
             return av.open(os.fspath(video), mode="r")
         if _is_file_object(video):
             return av.open(video, mode="r")
     except av.error.FFmpegError as error:
-        kind = "could not open the URL" if _is_url(video) else "not a readable video"
+        kind = "could not open the URL" if is_url(video) else _NOT_A_VIDEO
         raise VideoDecodeError(_error_source(video), f"{kind} ({_ffmpeg_message(error)})") from error
     raise TypeError(f"unsupported video input of type {type(video).__name__}")
 
@@ -368,7 +396,14 @@ def _video_stream(container: Any, video: VideoInput) -> Any:
     if not container.streams.video:
         kinds = ", ".join(s.type for s in container.streams) or "none"
         raise VideoDecodeError(_error_source(video), f"no video stream (streams found: {kinds})")
-    return container.streams.video[0]
+    stream = container.streams.video[0]
+    if stream.codec_context.name in _TEXT_CODECS:
+        raise VideoDecodeError(
+            _error_source(video),
+            f"no video stream: FFmpeg's {container.format.name!r} demuxer reads the file as text, only to draw its "
+            f"characters as pictures (codec {stream.codec_context.name!r}); give a video file",
+        )
+    return stream
 
 
 def _declares_length(container: Any, stream: Any) -> bool:
@@ -606,9 +641,15 @@ class _Converter:
 
 
 def output_size(
-    height: int, width: int, *, size: tuple[int, int] | int | None = None, max_side: int | None = None
+    height: int,
+    width: int,
+    *,
+    size: tuple[int, int] | int | Callable[[int, int], tuple[int, int]] | None = None,
+    max_side: int | None = None,
 ) -> tuple[int, int]:
     """Size `(height, width)` of frames after `load_video`'s `size` and `max_side` rules (see there)."""
+    if callable(size):
+        return _check_size_pair(f"size({height}, {width})", size(height, width))
     if isinstance(size, tuple):
         return int(size[0]), int(size[1])
     if size is not None:
@@ -633,62 +674,181 @@ def _is_decoded_frames(video: Any) -> bool:
     return isinstance(video, (list, tuple))
 
 
-def _as_frame_array(video: Any) -> np.ndarray:
-    """Pre-decoded frames as uint8 RGB [T, H, W, 3] (see the module docstring for the accepted layouts)."""
-    if isinstance(video, (list, tuple)):
-        array = _stack_images(video)
-    elif isinstance(video, np.ndarray):
-        array = video
-    else:
-        array = _tensor_to_numpy(video)
+# Pre-decoded frames are checked up front and converted to uint8 RGB only when taken (`take(indices)` -> uint8
+# [N, H, W, 3]), so that sampling a few frames of a long array or a long list of images never converts (nor, for
+# image files, reads) the others.
+
+
+class _ArrayFrames:
+    """A numpy array or torch tensor of frames (see the module docstring for the layouts)."""
+
+    def __init__(self, video: Any) -> None:
+        array = video if isinstance(video, np.ndarray) else _tensor_to_numpy(video)
+        self._frames = _frame_axes(array)  # a view [T, H, W, C], C in (1, 3)
+        if len(self._frames) == 0:
+            raise ValueError("video: no frames (the first dimension is 0)")
+        _check_pixel_values(self._frames, "video: frames")
+        self.count, self.height, self.width = self._frames.shape[:3]
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        return _rgb(_to_uint8(self._frames[indices]))
+
+
+class _ListFrames:
+    """A list of frames: PIL images, [H, W, 3] / [H, W, 1] / [H, W] arrays or tensors, or image file paths."""
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        if len(items) == 0:
+            raise ValueError("video: empty list of frames")
+        self._items = list(items)
+        shapes = [_item_shape(item, index) for index, item in enumerate(self._items)]
+        if len(set(shapes)) > 1:
+            first = shapes[0]
+            other = next(index for index, shape in enumerate(shapes) if shape != first)
+            raise ValueError(
+                f"video: all frames must have the same shape, got {first} for frame 0 and {shapes[other]} for "
+                f"frame {other}"
+            )
+        self.count = len(self._items)
+        self.height, self.width = shapes[0][:2]
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        return np.stack([_item_rgb(self._items[int(index)], int(index)) for index in indices])
+
+
+_FrameSource = _ArrayFrames | _ListFrames
+
+
+def _frame_source(video: Any) -> _FrameSource:
+    return _ListFrames(video) if isinstance(video, (list, tuple)) else _ArrayFrames(video)
+
+
+def _frame_axes(array: np.ndarray) -> np.ndarray:
+    """A view of `array` as [T, H, W, C], C in (1, 3).
+
+    A 2-D array is one grayscale frame; a 3-D array is one frame when its last dimension is 1 or 3 (channels),
+    otherwise a grayscale video [T, H, W]; a 4-D array is [T, H, W, C].
+    """
+    if array.ndim == 2:
+        return array[None, :, :, None]
     if array.ndim == 3:
-        array = array[..., None]
+        return array[None] if array.shape[-1] in (1, 3) else array[..., None]
     if array.ndim != 4 or array.shape[-1] not in (1, 3):
-        raise ValueError(f"video: expected frames [T, H, W, 3] or [T, H, W], got an array of shape {array.shape}")
-    if len(array) == 0:
-        raise ValueError("video: no frames (the first dimension is 0)")
-    array = _to_uint8(array)
-    if array.shape[-1] == 1:
-        array = np.repeat(array, 3, axis=-1)
+        raise ValueError(
+            "video: expected frames [T, H, W, 3] or [T, H, W] (or one frame [H, W, 3] / [H, W]), got an array of "
+            f"shape {tuple(array.shape)}"
+        )
     return array
 
 
-def _stack_images(images: Sequence[Any]) -> np.ndarray:
-    if not images:
-        raise ValueError("video: empty list of frames")
-    arrays = [np.asarray(image.convert("RGB")) if hasattr(image, "convert") else np.asarray(image) for image in images]
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        raise ValueError(f"video: all frames must have the same shape, got {sorted(shapes)}")
-    return np.stack(arrays)
-
-
 def _tensor_to_numpy(tensor: "torch.Tensor") -> np.ndarray:
+    """A torch tensor as a numpy array, channels last: [T, 3, H, W] -> [T, H, W, 3], one frame [3, H, W] ->
+    [H, W, 3] (when the last dimension is not a channel count itself)."""
     tensor = tensor.detach().cpu()
     if tensor.ndim == 4 and tensor.shape[-1] not in (1, 3) and tensor.shape[1] in (1, 3):
         tensor = tensor.permute(0, 2, 3, 1)
+    elif tensor.ndim == 3 and tensor.shape[-1] not in (1, 3) and tensor.shape[0] == 3:
+        tensor = tensor.permute(1, 2, 0)
     if tensor.is_floating_point():
         tensor = tensor.float()
     return tensor.numpy()
 
 
+def _check_pixel_values(array: np.ndarray, what: str) -> None:
+    """uint8, or floating point, finite and in [0, 1]; `what` names the frames in the error.
+
+    Raises:
+        ValueError: another dtype, NaN or infinite values, or floats outside [0, 1] (the message gives the range
+            found: frames of 0..255 floats must be divided by 255 or given as uint8).
+    """
+    if array.dtype == np.uint8:
+        return
+    if not np.issubdtype(array.dtype, np.floating):
+        raise ValueError(f"{what} must be uint8, or floating point in [0, 1], got dtype {array.dtype}")
+    # min and max propagate NaN and need no temporary the size of the frames.
+    low, high = float(array.min()), float(array.max())
+    if math.isnan(low) or math.isnan(high):
+        raise ValueError(f"{what} hold NaN values; floating-point frames must be finite, in [0, 1]")
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise ValueError(
+            f"{what} hold infinite values (range [{low}, {high}]); floating-point frames must be finite, in [0, 1]"
+        )
+    if low < 0.0 or high > 1.0:
+        raise ValueError(
+            f"{what} are floating point with values in [{low:g}, {high:g}], outside [0, 1]: floating-point frames "
+            "are read as 0 = black .. 1 = white; divide 0..255 values by 255, or pass uint8"
+        )
+
+
 def _to_uint8(array: np.ndarray) -> np.ndarray:
+    """uint8 [..., C] from pixel values that passed `_check_pixel_values` (floats scaled by 255 and rounded)."""
     if array.dtype == np.uint8:
         return array
-    if np.issubdtype(array.dtype, np.floating):
-        return np.clip(np.rint(array * 255.0), 0, 255).astype(np.uint8)
-    raise ValueError(f"video: frames must be uint8, or floating point in [0, 1], got dtype {array.dtype}")
+    return np.rint(array * 255.0).astype(np.uint8)
 
 
-def _array_metadata(frames: np.ndarray, video: Any, fps_hint: float | None) -> VideoMetadata:
-    count, height, width = frames.shape[:3]
+def _rgb(array: np.ndarray) -> np.ndarray:
+    """[..., 1] grayscale repeated to [..., 3]; RGB as is."""
+    return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
+
+
+def _item_shape(item: Any, index: int) -> tuple[int, int, int]:
+    """(H, W, C) of one frame of a list, checked; image files are opened lazily (header only)."""
+    if is_image_path(item):
+        with _open_image(item, index) as image:
+            return image.height, image.width, 3
+    if hasattr(item, "getbands"):
+        return item.height, item.width, 3
+    array = _item_array(item, index)
+    _check_pixel_values(array, f"video: frame {index}")
+    return array.shape
+
+
+def _item_rgb(item: Any, index: int) -> np.ndarray:
+    """One frame of a list as uint8 RGB [H, W, 3]."""
+    if is_image_path(item):
+        with _open_image(item, index) as image:
+            return np.asarray(image.convert("RGB"))
+    if hasattr(item, "getbands"):
+        return np.asarray(item.convert("RGB"))
+    return _rgb(_to_uint8(_item_array(item, index)))
+
+
+def _item_array(item: Any, index: int) -> np.ndarray:
+    """An array or tensor frame of a list as [H, W, C], C in (1, 3)."""
+    torch = sys.modules.get("torch")
+    array = _tensor_to_numpy(item) if torch is not None and isinstance(item, torch.Tensor) else np.asarray(item)
+    if array.ndim == 2:
+        return array[..., None]
+    if array.ndim != 3 or array.shape[-1] not in (1, 3):
+        raise ValueError(
+            f"video: frame {index} must be an image [H, W, 3] or [H, W] (or a PIL image, or an image file path), "
+            f"got {type(item).__name__} of shape {tuple(array.shape)}"
+        )
+    return array
+
+
+def _open_image(path: Any, index: int) -> PIL.Image.Image:
+    """PIL's lazy open of frame `index`'s image file, with errors that name the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    name = os.fspath(path)
+    if not os.path.isfile(name):
+        raise FileNotFoundError(f"video: frame {index}: image file not found: {name!r}")
+    try:
+        return Image.open(name)
+    except (UnidentifiedImageError, OSError) as error:
+        raise ValueError(f"video: frame {index}: {name!r} is not an image file PIL can read ({error})") from error
+
+
+def _array_metadata(frames: _FrameSource, video: Any, fps_hint: float | None) -> VideoMetadata:
     return VideoMetadata(
         source=_source_name(video),
         fps=fps_hint,
-        duration=count / fps_hint if fps_hint else None,
-        total_frames=count,
-        width=width,
-        height=height,
+        duration=frames.count / fps_hint if fps_hint else None,
+        total_frames=frames.count,
+        width=frames.width,
+        height=frames.height,
         rotation=0,
         codec=None,
         pix_fmt=None,
@@ -696,7 +856,7 @@ def _array_metadata(frames: np.ndarray, video: Any, fps_hint: float | None) -> V
 
 
 def _array_chunks(
-    frames: np.ndarray,
+    frames: _FrameSource,
     video: Any,
     indices: np.ndarray,
     fps_hint: float | None,
@@ -710,7 +870,7 @@ def _array_chunks(
     chunk_size = chunk_size or len(indices)
     for chunk_start in range(0, len(indices), chunk_size):
         chunk = indices[chunk_start : chunk_start + chunk_size]
-        selected = frames[chunk]
+        selected = frames.take(chunk)
         if (height, width) != selected.shape[1:3]:
             selected = np.stack([_resize_rgb(reformatter, f, height, width, interpolation) for f in selected])
         times = chunk / fps_hint if fps_hint else np.full(len(chunk), np.nan)
@@ -734,12 +894,8 @@ def _resize_rgb(
 # Helpers
 
 
-def _is_url(video: Any) -> bool:
-    return isinstance(video, (str, os.PathLike)) and bool(_URL.match(os.fspath(video)))
-
-
 def _check_path(video: Any) -> None:
-    if isinstance(video, (str, os.PathLike)) and not _is_url(video) and not Path(video).exists():
+    if isinstance(video, (str, os.PathLike)) and not is_url(video) and not Path(video).exists():
         raise FileNotFoundError(f"video file not found: {os.fspath(video)!r}")
 
 
@@ -764,18 +920,26 @@ def _ffmpeg_message(error: Exception) -> str:
     return getattr(error, "strerror", None) or str(error)
 
 
-def _check_resize_arguments(size: Any, max_side: int | None, interpolation: str) -> None:
-    if isinstance(size, tuple):
-        if len(size) != 2 or min(size) < 1:
-            raise ValueError(f"size must be (height, width) with positive values, or an int, got {size}")
+def _check_resize_arguments(size: Any, max_side: Any, interpolation: Any) -> None:
+    if isinstance(size, tuple) or callable(size):
+        if isinstance(size, tuple):
+            _check_size_pair("size", size)
         if max_side is not None:
-            raise ValueError("max_side cannot be combined with an exact size=(height, width)")
-    elif size is not None and (not isinstance(size, int) or size < 1):
-        raise ValueError(f"size must be a positive int or a (height, width) tuple, got {size!r}")
-    if max_side is not None and max_side < 1:
-        raise ValueError(f"max_side must be >= 1, got {max_side}")
-    if interpolation.lower() not in _INTERPOLATIONS:
+            raise ValueError("max_side cannot be combined with an exact size=(height, width) or a size function")
+    elif size is not None:
+        check_count("size", size)
+    check_count("max_side", max_side)
+    if not isinstance(interpolation, str) or interpolation.lower() not in _INTERPOLATIONS:
         raise ValueError(f"interpolation must be one of {_INTERPOLATIONS}, got {interpolation!r}")
+
+
+def _check_size_pair(name: str, size: Any) -> tuple[int, int]:
+    """`(height, width)` of two positive ints, else a TypeError / ValueError naming `name` and the value."""
+    if not isinstance(size, tuple) or len(size) != 2:
+        raise ValueError(f"{name} must be (height, width) with positive values, or an int, got {size!r}")
+    check_count(f"{name} height", size[0])
+    check_count(f"{name} width", size[1])
+    return int(size[0]), int(size[1])
 
 
 class _StderrProgress:

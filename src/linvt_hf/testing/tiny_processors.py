@@ -3,8 +3,8 @@
 `make_tiny_processor(backbone)` returns the backbone's own processor class (`Qwen2VLProcessor`, `InternVLProcessor`,
 ...) built without any download: a byte-level BPE tokenizer trained on a few hundred words, wrapped in the backbone's
 tokenizer class with the backbone's special tokens; a chat template in the backbone's format; and the backbone's PIL
-image processor with small sizes, so an image or a frame gives a handful of vision tokens.
-`make_tiny_linvt_processor(backbone)` wraps it in a `LinVTProcessor`.
+image processor with small sizes, so an image or a frame gives a handful of vision tokens. The tokenizer pads on the
+left, for batched generation. `make_tiny_linvt_processor(backbone)` wraps it in a `LinVTProcessor`.
 """
 
 from __future__ import annotations
@@ -115,16 +115,21 @@ def _bpe_vocab_and_merges() -> tuple[dict[str, int], tuple[tuple[str, str], ...]
 
 
 def make_tiny_tokenizer(backbone: str) -> Qwen2Tokenizer:
-    """A small Qwen2 tokenizer with the special tokens (and named multimodal tokens) of `backbone`'s tokenizer."""
+    """A small Qwen2 tokenizer with the special tokens (and named multimodal tokens) of `backbone`'s tokenizer.
+
+    It pads on the left, as the chat checkpoints of these backbones do for generation: a batch of prompts of
+    different lengths then generates what each prompt generates alone.
+    """
     vocab, merges = _bpe_vocab_and_merges()
-    return qwen2_tokenizer_for(backbone, dict(vocab), list(merges))
+    return qwen2_tokenizer_for(backbone, dict(vocab), list(merges), padding_side="left")
 
 
 def qwen2_tokenizer_for(
-    backbone: str, vocab: dict[str, int], merges: list[tuple[str, str]]
+    backbone: str, vocab: dict[str, int], merges: list[tuple[str, str]], padding_side: str | None = None
 ) -> Qwen2Tokenizer:
     """A `Qwen2Tokenizer` over a byte-level BPE (`vocab`, `merges`) with the ChatML tokens and `backbone`'s own
-    multimodal tokens (named as its processor reads them, e.g. InternVL's `context_image_token`)."""
+    multimodal tokens (named as its processor reads them, e.g. InternVL's `context_image_token`), padding on
+    `padding_side` when given (saved with the tokenizer), else on transformers' default side (the right)."""
     named: dict[str, str]
     if backbone in ("qwen2_vl", "qwen2_5_vl"):
         extra = _QWEN_VISION_TOKENS
@@ -150,6 +155,7 @@ def qwen2_tokenizer_for(
         unk_token=None,
         extra_special_tokens=named or list(extra),
         model_max_length=4096,
+        **({"padding_side": padding_side} if padding_side is not None else {}),
     )
     tokenizer.add_tokens(list(_CHATML_TOKENS + extra), special_tokens=True)
     return tokenizer

@@ -166,6 +166,7 @@ class VideoInstructionCollator:
     # ------------------------------------------------------------------------------------------------ messages
     def _sample(self, index: int, record: dict[str, Any]) -> _Sample:
         """Chat messages of one record; images are loaded here, videos only by the processor."""
+        self._check_markers(record)
         videos, images = [], []
         if record.get("video") is not None:
             videos.append({"video": self._resolve(record["video"])})
@@ -180,6 +181,19 @@ class VideoInstructionCollator:
         sample.text = self.processor.apply_chat_template(messages, tokenize=False)
         sample.answer_spans = self._answer_spans(sample)
         return sample
+
+    @staticmethod
+    def _check_markers(record: dict[str, Any]) -> None:
+        """One `<video>` marker per video and one `<image>` marker per image in the record's user/system turns."""
+        text = [turn["value"] for turn in record["conversations"] if turn["from"] != "gpt"]
+        found = [sum(value.count(marker) for value in text) for marker in (VIDEO_MARKER, IMAGE_MARKER)]
+        expected = [int(record.get("video") is not None), len(record.get("images") or ())]
+        if found != expected:
+            raise ValueError(
+                f"record {record.get('id')!r}: its turns hold {found[0]} {VIDEO_MARKER} and {found[1]} {IMAGE_MARKER} "
+                f"marker(s) for {expected[0]} video(s) and {expected[1]} image(s); load the records with "
+                "load_video_instruction_data, which places and checks the markers"
+            )
 
     def _resolve(self, path: str) -> str:
         if "://" in path or os.path.isabs(path):

@@ -1,7 +1,8 @@
 """The two training stages of LinVT (paper Sec. 3.3): what is trained, what stays frozen.
 
 - Stage 1, video-language alignment: only LinVT (and the contrastive loss's temperature) learn; the image-LLM,
-  vision encoder, projector and LLM alike, is frozen.
+  vision encoder, projector and LLM alike, is frozen. With the contrastive term off, `LinVTTrainer` freezes the
+  temperature too (no forward uses it then).
 - Stage 2, video instruction tuning: LoRA on the LLM's linear layers, LinVT fully trainable, the vision encoder and
   projector frozen. LinVT is saved with the adapter (`modules_to_save`), and `merge_stage2` folds the LoRA weights
   back into a plain `LinVTForConditionalGeneration`.
@@ -22,7 +23,9 @@ DEFAULT_LORA = dict(r=16, lora_alpha=32, lora_dropout=0.05)
 
 
 def prepare_stage1(model: LinVTForConditionalGeneration) -> LinVTForConditionalGeneration:
-    """Freeze everything but `model.linvt` and `model.video_text_logit_scale` (in place; returns `model`)."""
+    """Freeze everything but `model.linvt` and `model.video_text_logit_scale` (in place; returns `model`).
+
+    `LinVTTrainer(contrastive_weight=0)` freezes `video_text_logit_scale` again: only the contrastive term uses it."""
     model.requires_grad_(False)
     model.linvt.requires_grad_(True)
     model.video_text_logit_scale.requires_grad_(True)

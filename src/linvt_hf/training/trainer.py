@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from peft import PeftModel
 from torch import nn
-from transformers import Trainer
+from transformers import Trainer, TrainerCallback
 from transformers.utils import logging
 
 from ..modeling.modeling_linvt import LinVTCausalLMOutputWithPast, LinVTForConditionalGeneration
@@ -119,7 +119,10 @@ class LinVTTrainer(Trainer):
 
     Args:
         contrastive_weight (`float`, defaults to 0): weight of the video-caption contrastive term (stage 1); 0 turns it
-            off (stage 2). The log then holds `ce_loss` and `contrastive_loss` next to `loss`.
+            off (stage 2). The log then holds `ce_loss` and `contrastive_loss` next to `loss`. With 0, nothing uses
+            the contrastive temperature `video_text_logit_scale`, so the trainer freezes it (with a warning) when it
+            is trainable: DDP without unused-parameter detection (Trainer's choice under gradient checkpointing)
+            fails on a trainable parameter that no forward uses.
         contrastive_gather (`bool`, defaults to `True`): with several processes, gather videos and captions across
             processes (global in-batch negatives); `False`: each process uses its own batch's negatives.
         *args, **kwargs: as for `Trainer` (use `VideoInstructionCollator` as `data_collator`).
@@ -138,6 +141,8 @@ class LinVTTrainer(Trainer):
         if training_args is not None and training_args.remove_unused_columns:
             logger.info("LinVTTrainer sets remove_unused_columns=False: the collator reads the raw records")
             training_args.remove_unused_columns = False
+        if contrastive_weight < 0:
+            raise ValueError(f"contrastive_weight must be >= 0, got {contrastive_weight}")
         super().__init__(*args, **kwargs)
         if self.args.label_names is None:
             self.label_names = ["labels"]
@@ -148,11 +153,27 @@ class LinVTTrainer(Trainer):
             if not base.video_text_logit_scale.requires_grad:
                 logger.warning("contrastive_weight > 0 but video_text_logit_scale is frozen (see prepare_stage1)")
             self.contrastive_hook = VideoTextContrastiveHook(base, gather=contrastive_gather)
+        else:
+            self._freeze_unused_temperature()
         self._loss_weight = 1.0
         self._last_batch: dict[str, Any] | None = None
         self._num_skipped = 0
         self._aux_sums = {"ce_loss": 0.0, "contrastive_loss": 0.0}
         self._aux_last_step = 0
+        self.add_callback(_AuxLogStart(self))
+
+    def _freeze_unused_temperature(self) -> None:
+        """Freeze `video_text_logit_scale` (the contrastive term is off: no forward uses it)."""
+        base = self.model.get_base_model() if isinstance(self.model, PeftModel) else self.model
+        if not isinstance(base, LinVTForConditionalGeneration):
+            return
+        scale = base.video_text_logit_scale
+        if scale.requires_grad:
+            logger.warning(
+                "contrastive_weight is 0: freezing video_text_logit_scale (the contrastive temperature), which no "
+                "forward uses then; a trainable unused parameter breaks DDP without find_unused_parameters"
+            )
+            scale.requires_grad_(False)
 
     # ------------------------------------------------------------------------------------------------ steps
     def training_step(
@@ -229,6 +250,12 @@ class LinVTTrainer(Trainer):
             logs.update(self._aux_logs())
         super().log(logs, start_time)
 
+    def start_aux_logs(self, global_step: int) -> None:
+        """Start the running `ce_loss` / `contrastive_loss` sums afresh at `global_step` (the start of `train()`, after
+        a checkpoint's state is restored), so the first log's means cover only the steps trained since."""
+        self._aux_sums = {key: 0.0 for key in self._aux_sums}
+        self._aux_last_step = global_step
+
     def _aux_logs(self) -> dict[str, float]:
         steps = max(self.state.global_step - self._aux_last_step, 1)
         local = torch.tensor(
@@ -243,6 +270,17 @@ class LinVTTrainer(Trainer):
             logs["ce_loss"] = float(gathered[:, 0].mean()) / steps
             logs["contrastive_loss"] = float(gathered[:, 1].mean()) / steps
         return logs
+
+
+class _AuxLogStart(TrainerCallback):
+    """Restarts the trainer's auxiliary loss sums when training begins: on resuming, `global_step` is the
+    checkpoint's, not 0, and the first log's means must be over the steps since then."""
+
+    def __init__(self, trainer: LinVTTrainer) -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.trainer.start_aux_logs(state.global_step)
 
 
 def is_empty_batch(inputs: dict[str, Any]) -> bool:

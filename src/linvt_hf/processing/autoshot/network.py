@@ -17,7 +17,7 @@ Input contract of the published model (kept exactly, see `AutoShot.predict_trans
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -257,18 +257,34 @@ class AutoShot(nn.Module):
         Returns:
             float32 array [T]; frame t ends a shot when its probability exceeds the threshold (0.296).
         """
-        if not isinstance(frames, torch.Tensor):
-            frames = torch.from_numpy(np.ascontiguousarray(frames))
         if frames.ndim != 4 or frames.shape[0] == 0:
             expected = f"[T, {FRAME_HEIGHT}, {FRAME_WIDTH}, 3]"
             raise ValueError(f"expected frames of shape {expected}, got {tuple(frames.shape)}")
+        return self.predict_transitions_chunked([frames], batch_size=batch_size)
+
+    @torch.inference_mode()
+    def predict_transitions_chunked(
+        self, chunks: Iterable[np.ndarray | torch.Tensor], batch_size: int = 8
+    ) -> np.ndarray:
+        """`predict_transitions` for a video given as consecutive chunks of frames (e.g. `stream_video`'s), in
+        memory bounded by the windows of one forward pass whatever the video's length: the same batches of windows
+        are run (see `iter_window_batches`), so the probabilities are the same as for the whole video at once.
+
+        Args:
+            chunks: [n_i, 27, 48, 3] RGB frames (numpy or torch), in order; together T >= 1 frames.
+            batch_size: windows per forward pass.
+
+        Returns:
+            float32 array [T].
+        """
         device = next(self.parameters()).device
+        counter = _FrameCounter(chunks)
         probabilities = []
-        for windows in iter_windows(frames, batch_size):
+        for windows in iter_window_batches(counter, batch_size):
             logits = self(windows.to(device))
             centre = logits[:, WINDOW_CONTEXT : WINDOW_CONTEXT + WINDOW_STRIDE]
             probabilities.append(torch.sigmoid(centre).flatten().float().cpu())
-        return torch.cat(probabilities)[: frames.shape[0]].numpy()
+        return torch.cat(probabilities)[: counter.num_frames].numpy()
 
     @classmethod
     def from_pretrained(
@@ -294,6 +310,68 @@ class AutoShot(nn.Module):
         model = cls()
         model.load_state_dict(load_autoshot_state_dict(weights_path), strict=True)
         return model.to(device or "cpu").eval()
+
+
+class _FrameCounter:
+    """Iterates over chunks of frames (as numpy arrays), checking their shape and counting them."""
+
+    def __init__(self, chunks: Iterable[np.ndarray | torch.Tensor]) -> None:
+        self._chunks = chunks
+        self.num_frames = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for chunk in self._chunks:
+            if chunk.ndim != 4:
+                expected = f"[n, {FRAME_HEIGHT}, {FRAME_WIDTH}, 3]"
+                raise ValueError(f"expected chunks of frames of shape {expected}, got {tuple(chunk.shape)}")
+            self.num_frames += chunk.shape[0]
+            yield chunk.detach().cpu().numpy() if isinstance(chunk, torch.Tensor) else np.asarray(chunk)
+
+
+def iter_window_batches(chunks: Iterable[np.ndarray], batch_size: int) -> Iterator[torch.Tensor]:
+    """The batches of `iter_windows`, from a video that arrives as consecutive chunks of frames.
+
+    The padded video is kept only from the start of the next window on: at most `(batch_size + 1) * WINDOW_STRIDE`
+    frames plus one chunk are held, whatever the video's length. The batches hold the same windows, in the same
+    groups of `batch_size`, with the same layout as `iter_windows` gives for the whole video.
+
+    Args:
+        chunks: numpy [n_i, H, W, 3] frames, in order (empty chunks are skipped).
+        batch_size: windows per batch.
+
+    Yields:
+        [b, 100, H, W, 3] batches (views of the held frames), b <= batch_size, in video order.
+
+    Raises:
+        ValueError: the chunks hold no frame.
+    """
+    held: np.ndarray | None = None  # the padded video from the start of the next window on
+    num_frames = 0
+    for chunk in chunks:
+        if len(chunk) == 0:
+            continue
+        front = [np.repeat(chunk[:1], WINDOW_CONTEXT, axis=0)] if held is None else [held]
+        held = np.concatenate([*front, chunk])
+        num_frames += len(chunk)
+        # A full batch is ready, and all its windows exist, once the frames after its last window's centre arrived.
+        while len(held) >= (batch_size + 1) * WINDOW_STRIDE:
+            yield _window_batch(held, batch_size)
+            held = held[batch_size * WINDOW_STRIDE :]
+    if held is None:
+        raise ValueError("no frames: the video is empty")
+    # The last window must cover the last frame in its centre: pad to a whole number of strides plus the context.
+    tail = -num_frames % WINDOW_STRIDE + WINDOW_CONTEXT
+    held = np.concatenate([held, np.repeat(held[-1:], tail, axis=0)])
+    while len(held) > WINDOW_STRIDE:
+        count = min(batch_size, len(held) // WINDOW_STRIDE - 1)
+        yield _window_batch(held, count)
+        held = held[count * WINDOW_STRIDE :]
+
+
+def _window_batch(padded: np.ndarray, count: int) -> torch.Tensor:
+    """The first `count` windows of `padded` (stride 50), as a [count, 100, H, W, 3] view."""
+    frames = torch.from_numpy(padded[: (count + 1) * WINDOW_STRIDE])
+    return frames.unfold(0, WINDOW_LENGTH, WINDOW_STRIDE).permute(0, 4, 1, 2, 3)
 
 
 def iter_windows(frames: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
