@@ -23,7 +23,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see examples/mini_recipe.py
 
 import argparse
-import importlib.util
+import importlib
 import json
 import subprocess
 import sys
@@ -35,12 +35,10 @@ from typing import Any
 
 from _shared import machine
 
-ROOT = Path(__file__).resolve().parent.parent
-
 # LinVTConfig overrides of each variant, on top of the recipe's LinVT settings.
 VARIANTS: dict[str, dict[str, Any]] = {
-    "avg": {"tokenizer_type": "avg"},
-    "llama_vid": {"tokenizer_type": "llama_vid"},
+    "avg": {"video_tokenizer_type": "avg"},
+    "llama_vid": {"video_tokenizer_type": "llama_vid"},
     "svr_only": {"use_tta": False},
     "tta_only": {"use_svr": False},
     "full": {},
@@ -58,12 +56,9 @@ TABLES = {
 
 
 def load_recipe():
-    """`examples/mini_recipe.py` as a module (the benchmark re-uses its data, models, stages and evaluation)."""
-    spec = importlib.util.spec_from_file_location("mini_recipe", ROOT / "examples" / "mini_recipe.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["mini_recipe"] = module
-    spec.loader.exec_module(module)
-    return module
+    """`linvt_hf.recipe` (the benchmark re-uses its data, models, stages and evaluation), imported when a function
+    needs it, as torch is."""
+    return importlib.import_module("linvt_hf.recipe")
 
 
 # The recipe settings of the ablation: InternVL (its vision tokens carry absolute positions, which direction
@@ -88,12 +83,14 @@ def prepare(output_dir: str, smoke: bool, settings: dict) -> None:
     import torch
     from transformers import set_seed
 
+    from linvt_hf.data import generate_synthetic_video_qa
+
     recipe = load_recipe()
     args = recipe_arguments(recipe, output_dir, smoke, 0, None, recipe.RecipeArguments.num_threads, settings)
     torch.set_num_threads(args.num_threads)
     out = Path(output_dir)
     if not (out / "data" / "specs.jsonl").exists():
-        recipe.generate_synthetic_video_qa(out / "data", args.num_train_videos, args.num_validation_videos, seed=0)
+        generate_synthetic_video_qa(out / "data", args.num_train_videos, args.num_validation_videos, seed=0)
     if (out / "image_llm" / "config.json").exists():
         return
     set_seed(0)
@@ -109,9 +106,9 @@ def run_variant(
     import torch
     from transformers import AutoModelForImageTextToText, set_seed
 
-    from linvt_hf import LinVTConfig
-    from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
+    from linvt_hf import FAMILIES, LinVTConfig
     from linvt_hf.modeling.configuration_linvt import linvt_settings
+    from linvt_hf.modeling.video_tokenizer import video_tokenizer_class
 
     recipe = load_recipe()
     args = recipe_arguments(recipe, output_dir, smoke, seed, stage2_steps, threads, settings)
@@ -122,11 +119,11 @@ def run_variant(
     processor = recipe.build_processor(args, tokenizer=recipe.image_llm_tokenizer(Path(output_dir) / "image_llm"))
     image_llm = AutoModelForImageTextToText.from_pretrained(Path(output_dir) / "image_llm")
     config = LinVTConfig(**{**linvt_settings(recipe.linvt_config(args)), **VARIANTS[variant]})
-    if config.tokenizer_type != "linvt":
-        processor.video_tokens_per_frame = config.num_output_tokens(1)
+    if config.video_tokenizer_type != "linvt":
+        processor.video_tokens_per_frame = video_tokenizer_class(config).num_output_tokens(config, 1)
     set_seed(seed)
-    model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
-        image_llm, linvt_config=config, video_token_id=processor.video_token_id
+    model = FAMILIES[args.backbone].for_generation_class.from_backbone(
+        image_llm, video_tokenizer_config=config, video_token_id=processor.video_token_id
     )
     records = recipe.read_jsonl(data_dir / "validation_qa.jsonl")
     with recipe.sampled_videos_kept(processor):

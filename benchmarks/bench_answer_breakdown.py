@@ -13,7 +13,6 @@ the demo model's time-only score:
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -21,11 +20,9 @@ from pathlib import Path
 import torch
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import mini_recipe as recipe  # noqa: E402
-
-from linvt_hf.assets import demo_model_path  # noqa: E402
-from linvt_hf.data import TIME_ONLY_TYPES, generate_synthetic_video_qa  # noqa: E402
+from linvt_hf import recipe
+from linvt_hf.assets import demo_model_path
+from linvt_hf.data import TIME_ONLY_TYPES, generate_synthetic_video_qa
 
 # Video properties (fields of specs.jsonl) the answers are split by.
 PROPERTIES = {

@@ -38,7 +38,8 @@ def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_wi
     """Child process: LinVT's forward on `[1, frames, tokens, hidden]`; its time, peak RSS and output shape."""
     import torch
 
-    from linvt_hf import LinearVideoTokenizer, LinVTConfig
+    from linvt_hf import LinVTConfig
+    from linvt_hf.modeling.video_tokenizer import build_video_tokenizer
 
     if threads:
         torch.set_num_threads(threads)
@@ -48,7 +49,7 @@ def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_wi
     torch_dtype = getattr(torch, dtype)
     torch.set_default_dtype(torch_dtype)  # weights created in `dtype`: no float32 copy raises the peak
     with fast_random_init():
-        tokenizer = LinearVideoTokenizer(config, input_size=hidden).to(torch_dtype).eval()
+        tokenizer = build_video_tokenizer(config, input_size=hidden).to(torch_dtype).eval()
     torch.set_default_dtype(torch.float32)
     question = torch.randn(1, QUESTION_TOKENS, hidden, dtype=torch_dtype)
     with torch.inference_mode():  # warm-up on 4 frames

@@ -29,10 +29,9 @@ from peft import LoraConfig, get_peft_model  # noqa: E402
 from transformers import AutoModelForImageTextToText, Trainer, set_seed  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import bench_recipe_variants as variants  # noqa: E402
-import mini_recipe as recipe  # noqa: E402
 
+from linvt_hf import recipe  # noqa: E402
 from linvt_hf.training import VideoInstructionCollator, load_video_instruction_data  # noqa: E402
 from linvt_hf.training.stages import linear_layers_regex  # noqa: E402
 

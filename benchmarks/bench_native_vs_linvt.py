@@ -105,13 +105,14 @@ def native_tokens_per_step(family: str, size: int) -> int:
 
 
 def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int, dtype: str, smoke: bool):
-    """The model that generates (`path="linvt"`: the LinVT model; `"native"`: the image-LLM alone, the same class
-    and config as the LinVT model's `image_llm`, with no LinVT weights) and a `LinVTProcessor` for `size`-pixel
-    frames."""
+    """The model that generates (`path="linvt"`: the LinVT model; `"native"`: the image-LLM alone, the class the
+    LinVT model extends with the same config, without the video tokenizer) and the family's LinVT processor for
+    `size`-pixel frames."""
     import torch
+    from transformers import AutoConfig
 
-    from linvt_hf import LinVTConfig
-    from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
+    from linvt_hf import FAMILIES, LinVTConfig
+    from linvt_hf.modeling.checkpoints import image_llm_class_of
     from linvt_hf.testing.tiny_processors import make_tiny_linvt_processor
 
     linvt = LinVTConfig(**SMOKE_LINVT) if smoke else LinVTConfig()
@@ -121,10 +122,11 @@ def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int
         video_processor.size = {"shortest_edge": size * size, "longest_edge": size * size}
     else:
         video_processor.size = {"height": size, "width": size}
-    model_class = LINVT_MODEL_CLASSES[family]
-    image_llm_config = IMAGE_LLM_CONFIGS[family](processor.tokenizer, size, llm_layers, vision_layers, smoke)
-    config = model_class.config_class(
-        image_llm_config=image_llm_config, video_token_id=processor.video_token_id, **linvt.to_diff_dict()
+    model_class = FAMILIES[family].for_generation_class
+    values = IMAGE_LLM_CONFIGS[family](processor.tokenizer, size, llm_layers, vision_layers, smoke)
+    image_llm_config = AutoConfig.for_model(**values)
+    config = model_class.config_class.from_image_llm_config(
+        image_llm_config, video_tokenizer_config=linvt, video_token_id=processor.video_token_id
     )
     torch.manual_seed(0)
     default = torch.get_default_dtype()
@@ -134,7 +136,7 @@ def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int
             if path == "linvt":
                 model = model_class(config)
             else:
-                model = model_class.image_llm_class(config.image_llm_config)
+                model = image_llm_class_of(model_class)(image_llm_config)
             model = model.to(getattr(torch, dtype)).eval()
     finally:
         torch.set_default_dtype(default)
@@ -150,7 +152,7 @@ def linvt_inputs(processor: Any, frames: Any) -> tuple[dict, str]:
     kwargs = dict(add_generation_prompt=True, processor_kwargs=options)
     text = processor.apply_chat_template(messages, tokenize=False, **kwargs)
     inputs = processor.apply_chat_template(messages, tokenize=True, return_dict=True, return_tensors="pt", **kwargs)
-    kept = int(inputs["video_num_frames"].sum()) * processor.video_processor.frames_per_step  # Qwen: frame pairs
+    kept = int(inputs["video_frame_mask"].sum()) * processor.video_processor.frames_per_step  # Qwen: frame pairs
     if kept != len(frames):
         raise RuntimeError(f"the processor kept {kept} of {len(frames)} frames")
     return dict(inputs), text
@@ -246,14 +248,14 @@ class Timers:
 
 def timed_modules(family: str, top: Any, path: str) -> dict[str, Any]:
     """The modules to time: the generating model (prefill), vision encoder (+ projector), LinVT, the LLM."""
-    inner = (top.image_llm if path == "linvt" else top).model
+    inner = top.model
     modules = {"prefill": top, "llm": inner.language_model}
     if family == "qwen2_vl":
         modules["vision"] = inner.visual
     else:
         modules["vision"], modules["projector"] = inner.vision_tower, inner.multi_modal_projector
     if path == "linvt":
-        modules["linvt"] = top.linvt
+        modules["linvt"] = top.video_tokenizer
     return modules
 
 

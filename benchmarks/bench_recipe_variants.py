@@ -24,7 +24,6 @@ import argparse
 import json
 import os
 import shlex
-import sys
 import tempfile
 import time
 from dataclasses import fields
@@ -35,11 +34,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as in the recipe: idle th
 import torch  # noqa: E402
 from transformers import AutoModelForImageTextToText, HfArgumentParser, set_seed  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import mini_recipe as recipe  # noqa: E402
-
-from linvt_hf.data import TIME_ONLY_TYPES  # noqa: E402
-from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES  # noqa: E402
+from linvt_hf import recipe  # noqa: E402
+from linvt_hf.data import TIME_ONLY_TYPES, generate_synthetic_video_qa  # noqa: E402
 
 # Options a variant may change: they act after the image-LLM. Anything else belongs in --base.
 VARIANT_OPTIONS = {
@@ -75,7 +71,7 @@ def prepare(base: recipe.RecipeArguments, work_dir: Path) -> None:
     """Data set and image-LLM, once per work dir."""
     data_dir, llm_dir = work_dir / "data", work_dir / "image_llm"
     if not (data_dir / "specs.jsonl").exists():
-        recipe.generate_synthetic_video_qa(data_dir, base.num_train_videos, base.num_validation_videos, seed=base.seed)
+        generate_synthetic_video_qa(data_dir, base.num_train_videos, base.num_validation_videos, seed=base.seed)
     if not (llm_dir / "config.json").exists():
         set_seed(base.seed)
         processor = recipe.build_processor(base)
@@ -92,10 +88,7 @@ def run_variant(args: recipe.RecipeArguments, work_dir: Path, probe_every: int =
     videos = recipe.video_items(recipe.read_jsonl(data_dir / "validation_qa.jsonl"), data_dir)
     images = recipe.image_items(recipe.read_jsonl(data_dir / "validation_image_qa.jsonl"), data_dir)
     Path(args.output_dir).mkdir(parents=True, exist_ok=True)
-    set_seed(args.seed)
-    model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
-        image_llm, linvt_config=recipe.linvt_config(args), video_token_id=processor.video_token_id
-    )
+    model = recipe.convert_image_llm(args, image_llm, processor)  # seeded by args.seed
     started = time.perf_counter()
     with recipe.sampled_videos_kept(processor), recipe.frame_tokens_kept(model):
         recipe.train_stage1(args, model, processor, data_dir)

@@ -30,14 +30,14 @@ from pathlib import Path
 
 import torch
 from _shared import machine
+from transformers import AutoModelForImageTextToText
 
 from linvt_hf import LinVTProcessor
 from linvt_hf.assets import demo_model_path
 from linvt_hf.data import TIME_ONLY_TYPES, generate_synthetic_video_qa
-from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
 from linvt_hf.training import VideoInstructionCollator
 
-VIDEO_INPUT_KEYS = ("pixel_values_videos", "question_mask")
+VIDEO_INPUT_KEYS = ("pixel_values_videos", "question_mask", "input_ids")
 
 
 class DeepSetProbe(torch.nn.Module):
@@ -89,14 +89,15 @@ def token_sets(model, collator, records: list[dict], batch_size: int) -> dict:
     for start in range(0, len(records), batch_size):
         batch = collator(records[start : start + batch_size])
         inputs = {k: v for k, v in batch.items() if k.startswith("video_") or k in VIDEO_INPUT_KEYS}
-        tokens, outputs, groups = model.encode_videos(batch["input_ids"], inputs, output_video_tokenizer=True)
+        features = model.get_video_features(**inputs)
         per_video = model.config.num_video_tokens
         places = torch.arange(per_video) / per_video
-        video_tokens += [with_place(v, places) for v in tokens.float().reshape(-1, per_video, tokens.shape[-1])]
-        for f in model.frame_tokens(inputs):
+        video_tokens += [with_place(v, places) for v in features.video_tokens.float()]
+        steps = inputs["video_frame_mask"].sum(1).tolist()
+        for f in model.model.frame_features(inputs["pixel_values_videos"], inputs.get("video_grid_thw"), steps):
             time_of_token = (torch.arange(f.shape[0]) / f.shape[0]).repeat_interleave(f.shape[1])
             frame_tokens.append(with_place(f.float().reshape(-1, f.shape[-1]), time_of_token))
-        for out, members in zip(outputs, groups):
+        for out, members in zip(features.tokenizer_outputs, features.video_groups):
             for row, _ in enumerate(members):
                 frames = out.selected_indices[row][out.selected_mask[row]] // out.tokens_per_frame
                 selected_at.append(frames.float() / max(int(inputs["video_frame_mask"][members[row]].sum()), 1))
@@ -149,9 +150,7 @@ def main() -> None:
 def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     data = Path(args.data)
-    model = next(
-        cls for cls in LINVT_MODEL_CLASSES.values() if cls.config_class.model_type == _model_type(args.model)
-    ).from_pretrained(args.model).eval()
+    model = AutoModelForImageTextToText.from_pretrained(args.model).eval()
     processor = LinVTProcessor.from_pretrained(args.model)
     video = processor.video_processor  # sample as the model was trained: its processor's frames and shot detector
     collator = VideoInstructionCollator(
@@ -187,11 +186,6 @@ def run(args: argparse.Namespace) -> None:
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2))
     print(markdown(report))
-
-
-def _model_type(folder: str) -> str:
-    with open(Path(folder) / "config.json") as handle:
-        return json.load(handle)["model_type"]
 
 
 def markdown(report: dict) -> str:

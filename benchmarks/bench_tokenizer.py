@@ -25,14 +25,15 @@ def measure(frames: int, tokens: int, hidden: int, dtype: str, smoke: bool, thre
 
     import torch
 
-    from linvt_hf import LinearVideoTokenizer, LinVTConfig
+    from linvt_hf import LinVTConfig
+    from linvt_hf.modeling.video_tokenizer import build_video_tokenizer
 
     if threads:
         torch.set_num_threads(threads)
     torch.manual_seed(0)
     config = LinVTConfig(hidden_size=64, num_attention_heads=4, num_layers=1, top_k_tokens=256) if smoke else LinVTConfig()
     torch_dtype = getattr(torch, dtype)
-    tokenizer = LinearVideoTokenizer(config, input_size=hidden).to(torch_dtype).eval()
+    tokenizer = build_video_tokenizer(config, input_size=hidden).to(torch_dtype).eval()
     visual = torch.randn(1, frames, tokens, hidden, dtype=torch_dtype)
     question = torch.randn(1, 20, hidden, dtype=torch_dtype)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -32,25 +32,26 @@ SIZES = {
 def build(size: str):
     """(model, processor) of the requested size, random weights."""
     import torch
+    from transformers import AutoConfig
 
-    from linvt_hf.testing.tiny_models import IMAGE_LLM_CONFIGS, TINY_LINVT, make_tiny
+    from linvt_hf import FAMILIES, LinVTQwen2VLConfig, LinVTQwen2VLForConditionalGeneration
+    from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config, tiny_text_config
 
     if size == "tiny":
         return make_tiny("qwen2_vl", seed=0)
     _, processor = make_tiny("qwen2_vl", seed=0)
     spec = SIZES[size]
-    image_llm_config = IMAGE_LLM_CONFIGS["qwen2_vl"](processor)
-    image_llm_config["text_config"].update(spec["text"])
-    image_llm_config["vision_config"]["hidden_size"] = spec["text"]["hidden_size"]
+    text = {**tiny_text_config(processor.tokenizer), **spec["text"]}
+    values = FAMILIES["qwen2_vl"].tiny_image_llm_config(processor, text)
     head_dim = spec["text"]["hidden_size"] // spec["text"]["num_attention_heads"]
-    image_llm_config["text_config"]["rope_parameters"]["mrope_section"] = [head_dim // 2 - 2 * (3 * head_dim // 16)] + [
+    values["text_config"]["rope_parameters"]["mrope_section"] = [head_dim // 2 - 2 * (3 * head_dim // 16)] + [
         3 * head_dim // 16
     ] * 2
-    from linvt_hf import LinVTQwen2VLForConditionalGeneration
-
-    settings = {**TINY_LINVT, **spec["linvt"], "pooling_windows": [1, 2, 4]}
-    config = LinVTQwen2VLForConditionalGeneration.config_class(
-        image_llm_config=image_llm_config, video_token_id=processor.video_token_id, **settings
+    video_tokenizer_config = tiny_linvt_config(**spec["linvt"], pooling_windows=[1, 2, 4])
+    config = LinVTQwen2VLConfig.from_image_llm_config(
+        AutoConfig.for_model("qwen2_vl", **values),
+        video_tokenizer_config=video_tokenizer_config,
+        video_token_id=processor.video_token_id,
     )
     processor.num_video_tokens = config.num_video_tokens
     torch.manual_seed(0)

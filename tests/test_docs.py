@@ -19,7 +19,7 @@ from run_doc_blocks import python_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEOS = ROOT / "tests" / "data" / "videos"
-DOCS = ["README.md", "src/linvt_hf/assets/demo_model/README.md"]
+DOCS = ["README.md", "docs/video_input.md", "src/linvt_hf/assets/demo_model/README.md"]
 
 
 @pytest.fixture(scope="module")

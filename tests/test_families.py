@@ -1,6 +1,7 @@
-"""The LinVT-wrapped image-LLM families (Qwen2-VL, Qwen2.5-VL, InternVL, LLaVA-OneVision) on tiny random models.
+"""The LinVT families (Qwen2-VL, Qwen2.5-VL, InternVL, LLaVA-OneVision) on tiny random models.
 
-What every family must do: without a video, be its image-LLM (the paper's promise); with videos, turn each into
+What every family must do: without a video, be its image-LLM (the paper's promise), bit for bit, whether built from a
+checkpoint transformers wrote for the image-LLM or from the loaded image-LLM; with videos, turn each into
 `num_video_tokens` tokens at its placeholders whatever its length; generate with a KV cache exactly as a full forward
 pass would predict (positions in decode steps), in batches with left padding as alone, in multi-video and multi-turn
 prompts.
@@ -8,12 +9,17 @@ prompts.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import load_file, save_file
 
-from linvt_hf.modeling.modeling_linvt import VIDEO_INPUT_NAMES
+from fake_hub import native_image_llm
+from linvt_hf.modeling.checkpoints import image_llm_class_of
+from linvt_hf.modeling.modeling_linvt import LINVT_VIDEO_INPUTS
 from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
 
 FAMILIES = ("qwen2_vl", "qwen2_5_vl", "internvl", "llava_onevision")
@@ -60,8 +66,8 @@ def _chat(processor, conversations: list, **processor_kwargs) -> dict:
 
 
 def _image_llm_inputs(inputs: dict) -> dict:
-    """What the unwrapped image-LLM takes of the processor's outputs (LinVT's own inputs left out)."""
-    return {k: v for k, v in inputs.items() if k not in VIDEO_INPUT_NAMES}
+    """What the image-LLM's own model takes of the processor's outputs (LinVT's own inputs left out)."""
+    return {k: v for k, v in inputs.items() if k not in LINVT_VIDEO_INPUTS}
 
 
 def _generate(model, inputs: dict) -> torch.Tensor:
@@ -110,34 +116,86 @@ def test_without_video_is_the_image_llm(tiny, with_image):
     model, processor = tiny
     items = [{"type": "image", "image": _image()}] if with_image else []
     inputs = _chat(processor, [[_turn(*items)]])
-    expected = _logits(model.image_llm, _image_llm_inputs(inputs))
-    torch.testing.assert_close(_logits(model, inputs), expected, rtol=0, atol=TOL)
+    expected = _logits(native_image_llm(model).eval(), _image_llm_inputs(inputs))
+    assert torch.equal(_logits(model, inputs), expected)
 
 
 def test_generate_without_video_is_the_image_llm(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[_turn({"type": "image", "image": _image()})], [_turn(text="describe a dog")]])
-    expected = model.image_llm.generate(**_image_llm_inputs(inputs), max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
-    torch.testing.assert_close(_generate(model, inputs), expected)
+    native = native_image_llm(model).eval()
+    expected = native.generate(**_image_llm_inputs(inputs), max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    assert torch.equal(_generate(model, inputs), expected)
+
+
+def _assert_same_tensors(expected: torch.nn.Module, got: torch.nn.Module) -> None:
+    """Every tensor of `expected` (an image-LLM) is in `got` under its name, equal."""
+    want, have = expected.state_dict(), got.state_dict()
+    assert not [k for k in want if k not in have], [k for k in want if k not in have][:5]
+    assert not [k for k in want if not torch.equal(want[k], have[k])]
 
 
 def test_from_backbone_folder_is_the_image_llm(tiny, tmp_path):
+    """A checkpoint transformers wrote for the image-LLM (its original layout: Qwen's `visual.*` and `model.layers.*`,
+    InternVL's and LLaVA-OneVision's `language_model.model.*`) loads into the LinVT model exactly."""
     model, processor = tiny
-    model.image_llm.save_pretrained(tmp_path)
+    native_image_llm(model).save_pretrained(tmp_path)
     processor.tokenizer.save_pretrained(tmp_path)  # InternVL's <video> id is read from it
-    linvt = type(model).from_backbone(str(tmp_path), linvt_config=tiny_linvt_config()).eval()
-    native = type(model).image_llm_class.from_pretrained(tmp_path).eval()
+    linvt, info = type(model).from_backbone(
+        str(tmp_path), video_tokenizer_config=tiny_linvt_config(), output_loading_info=True
+    )
+    native = image_llm_class_of(type(model)).from_pretrained(tmp_path).eval()
+    assert not info["unexpected_keys"] and not info["mismatched_keys"]
+    fresh = [key for key in info["missing_keys"] if not key.startswith("model.video_tokenizer.")]
+    assert fresh == ["video_text_logit_scale"]  # only LinVT's own weights start afresh
+    _assert_same_tensors(native, linvt)
     assert linvt.config.video_token_id == processor.video_token_id
+    assert linvt.config.image_llm_name_or_path == str(tmp_path)
     inputs = _chat(processor, [[_turn({"type": "image", "image": _image()})], [_turn(text="describe the scene")]])
-    torch.testing.assert_close(_logits(linvt, inputs), _logits(native, _image_llm_inputs(inputs)), rtol=0, atol=TOL)
+    assert torch.equal(_logits(linvt.eval(), inputs), _logits(native, _image_llm_inputs(inputs)))
+
+
+def test_from_backbone_reads_the_hub_layout_of_llava_onevision(tmp_path):
+    """The llava-hf LLaVA-OneVision checkpoints on the Hub keep SigLIP under `vision_tower.vision_model.*` (the layout
+    of transformers 4); transformers renames it for the image-LLM's own class, and for the LinVT class too."""
+    model, _ = make_tiny("llava_onevision")
+    native_image_llm(model).save_pretrained(tmp_path)
+    weights = load_file(tmp_path / "model.safetensors")
+    renamed = {re.sub(r"^vision_tower\.", "vision_tower.vision_model.", k): v for k, v in weights.items()}
+    assert renamed.keys() != weights.keys()
+    save_file(renamed, tmp_path / "model.safetensors", metadata={"format": "pt"})
+    native = image_llm_class_of(type(model)).from_pretrained(tmp_path)
+    linvt = type(model).from_backbone(str(tmp_path), video_tokenizer_config=tiny_linvt_config())
+    _assert_same_tensors(native, linvt)
+    _assert_same_tensors(native_image_llm(model), linvt)
+
+
+def test_from_backbone_model_uses_its_modules(tiny):
+    """A loaded image-LLM becomes the LinVT model's own modules (shared, not copied), LinVT's on its dtype."""
+    model, processor = tiny
+    native = native_image_llm(model).to(torch.bfloat16).eval()
+    linvt = type(model).from_backbone(
+        native, video_tokenizer_config=tiny_linvt_config(), video_token_id=model.config.video_token_id
+    )
+    assert linvt.lm_head is native.lm_head and linvt.model.language_model is native.model.language_model
+    assert {p.dtype for p in linvt.parameters()} == {torch.bfloat16} and not linvt.training
+    _assert_same_tensors(native, linvt)
+    inputs = _chat(processor, [[_turn(text="describe the scene")]])
+    assert torch.equal(_logits(linvt, inputs), _logits(native, _image_llm_inputs(inputs)))
+    with pytest.raises(TypeError, match="image_llm must be .* got a Linear"):
+        type(model).from_backbone(torch.nn.Linear(2, 2))
+    other_family = "qwen2_vl" if model.config.model_type != "linvt_qwen2_vl" else "llava_onevision"
+    with pytest.raises(TypeError, match=f"{type(model).__name__} extends"):
+        type(model).from_backbone(native_image_llm(make_tiny(other_family)[0]))
 
 
 def test_internvl_video_token_id_needs_a_tokenizer():
     model, processor = make_tiny("internvl")
+    native = native_image_llm(model)
     with pytest.raises(ValueError, match="video_token_id="):
-        type(model).from_backbone(model.image_llm, linvt_config=tiny_linvt_config())
+        type(model).from_backbone(native, video_tokenizer_config=tiny_linvt_config())
     given = type(model).from_backbone(
-        model.image_llm, linvt_config=tiny_linvt_config(), video_token_id=processor.video_token_id
+        native, video_tokenizer_config=tiny_linvt_config(), video_token_id=processor.video_token_id
     )
     assert given.config.video_token_id == processor.video_token_id
 
@@ -149,20 +207,23 @@ def test_video_forward(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[_turn(_video(8))]])
     with torch.no_grad():
-        out = model(**inputs, output_video_tokenizer=True)
+        out = model(**inputs, output_aggregation_weights=True)
     placeholders = int((inputs["input_ids"] == model.config.video_token_id).sum())
     assert placeholders == model.config.num_video_tokens
     assert out.logits.shape == (*inputs["input_ids"].shape, model.config.get_text_config().vocab_size)
     assert torch.isfinite(out.logits).all()
-    produced = sum(int(o.video_tokens_mask.sum()) for o in out.video_tokenizer_outputs)
-    assert produced == placeholders
+    features = out.video_features
+    assert features.video_tokens.shape == (1, placeholders, model.config.get_text_config().hidden_size)
+    assert sum(int(o.video_tokens_mask.sum()) for o in features.tokenizer_outputs) == placeholders
+    weights = features.tokenizer_outputs[0].aggregation_weights
+    assert weights is not None and torch.allclose(weights.sum(-1), torch.ones(()), atol=1e-5)
 
 
 def test_prompt_length_does_not_depend_on_video_length(tiny):
     model, processor = tiny
     short = _chat(processor, [[_turn(_video(8))]], num_frames=8)
     long = _chat(processor, [[_turn(_video(40, seed=1))]], num_frames=40)
-    assert int(long["video_num_frames"].sum()) > int(short["video_num_frames"].sum())
+    assert int(long["video_frame_mask"].sum()) > int(short["video_frame_mask"].sum())
     torch.testing.assert_close(long["input_ids"], short["input_ids"])
     assert torch.isfinite(_logits(model, long)).all()
 
@@ -179,9 +240,12 @@ def test_vision_chunk_size_does_not_change_logits(tiny):
 def test_frame_token_grids(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[_turn(_video(4), _video(6, seed=1, size=(64, 40)))]])
-    tokens = model.frame_tokens(dict(inputs))
-    grids = model.frame_token_grids(dict(inputs))
+    with torch.no_grad():
+        grids = model.get_video_features(**inputs).frame_token_grids
+        steps = inputs["video_frame_mask"].sum(1).tolist()
+        tokens = model.model.frame_features(inputs["pixel_values_videos"], inputs.get("video_grid_thw"), steps)
     assert len(grids) == len(tokens) == 2
+    assert [video.shape[0] for video in tokens] == steps
     for (rows, cols), video in zip(grids, tokens):
         assert rows * cols == video.shape[1]
 
@@ -216,10 +280,11 @@ def test_batch_with_left_padding_equals_alone(tiny):
 def test_two_videos_in_one_prompt(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[_turn(_video(8), _video(5, seed=1), text="what differs between the videos")]])
-    assert model.video_owners(inputs["input_ids"]) == [0, 0]
+    assert inputs["video_sample_index"].tolist() == [0, 0]
     with torch.no_grad():
-        out = model(**inputs, output_video_tokenizer=True)
-    assert sum(int(o.video_tokens_mask.sum()) for o in out.video_tokenizer_outputs) == 2 * model.config.num_video_tokens
+        features = model(**inputs).video_features
+    assert features.tokens_per_video() == [model.config.num_video_tokens] * 2
+    assert sum(int(o.video_tokens_mask.sum()) for o in features.tokenizer_outputs) == 2 * model.config.num_video_tokens
     _assert_teacher_forced(model, inputs, _generate(model, inputs))
 
 

@@ -1,8 +1,9 @@
 """The contracts transformers checks on its own models, checked on every LinVT family (tiny random models, offline).
 
-Serialization (full and LinVT-only checkpoints, model card, push_to_hub against a local stand-in for the Hub),
-embeddings, gradient checkpointing, a training step, batching, inputs_embeds, determinism, attention
-implementations and bfloat16.
+Serialization (transformers' own save_pretrained / from_pretrained / push_to_hub of the whole model, in the image-LLM's
+weight layout; the video tokenizer alone with save_video_tokenizer / push_video_tokenizer_to_hub /
+from_video_tokenizer, against a local stand-in for the Hub; the model card), embeddings, gradient checkpointing, a
+training step, batching, inputs_embeds, determinism, attention implementations and bfloat16.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import logging
 import os
 import re
 import shutil
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,16 +26,23 @@ import torch
 import transformers.utils.hub
 from huggingface_hub import HfApi
 from huggingface_hub.errors import EntryNotFoundError
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoModelForImageTextToText
 
-from linvt_hf.modeling.hub import LINVT_WEIGHTS_NAME, is_generated_card
-from linvt_hf.testing.tiny_models import IMAGE_LLM_CONFIGS, make_tiny
+import fake_hub
+from fake_hub import native_image_llm
+from linvt_hf import FAMILIES, LinVTForConditionalGeneration
+from linvt_hf.modeling.model_card import is_generated_card
+from linvt_hf.testing.tiny_models import make_tiny
+from run_doc_blocks import python_blocks
 
-FAMILIES = sorted(IMAGE_LLM_CONFIGS)
+FAMILIES = sorted(FAMILIES)
 QUESTIONS = ("what is the man doing", "describe the colours of the whole scene, from left to right")
 TOL = 1e-5
 FAKE_COMMIT = "0" * 40
+ROOT = Path(__file__).resolve().parent.parent
+LINVT_KEYS = re.compile(r"^(model\.video_tokenizer\.|video_text_logit_scale$)")
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -49,11 +59,13 @@ def tiny(family):
 
 @pytest.fixture
 def with_image_llm_folder(tiny, tmp_path):
-    """The tiny model with its image-LLM saved on its own, named by `config.image_llm_name_or_path` (what
-    `from_backbone` records), so that LinVT-only checkpoints can load onto it."""
+    """The tiny model with its image-LLM saved on its own (the image-LLM's own class, as transformers writes it),
+    named by `config.image_llm_name_or_path` (what `from_backbone` records), so that the video tokenizer saved alone
+    can load onto it."""
     model, processor = tiny
     folder = tmp_path / "image_llm"
-    model.image_llm.save_pretrained(folder)
+    native_image_llm(model).save_pretrained(folder)
+    processor.tokenizer.save_pretrained(folder)  # InternVL's <video> id is read from it
     model.config.image_llm_name_or_path = str(folder)
     return model, processor
 
@@ -100,12 +112,18 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
+def _saved_keys(folder: Path) -> set[str]:
+    with safe_open(folder / "model.safetensors", "pt") as handle:
+        return set(handle.keys())
+
+
 # ------------------------------------------------------------------------------------------------ full checkpoints
 def test_save_load_round_trip_is_exact(tiny, tmp_path):
     model, processor = tiny
     inputs = _video_batch(processor)
     model.save_pretrained(tmp_path)
-    assert {"config.json", "generation_config.json", "model.safetensors", "README.md"} <= set(os.listdir(tmp_path))
+    # transformers' own save: no model card (save_model_card writes one when asked).
+    assert set(os.listdir(tmp_path)) == {"config.json", "generation_config.json", "model.safetensors"}
     loaded, info = type(model).from_pretrained(tmp_path, output_loading_info=True)
     _assert_clean_loading(info)
     _assert_same_weights(model, loaded)
@@ -115,184 +133,244 @@ def test_save_load_round_trip_is_exact(tiny, tmp_path):
     _assert_clean_loading(info)
     assert type(auto) is type(model)
     _assert_same_weights(model, auto)
+    base = AutoModel.from_pretrained(tmp_path)
+    assert type(base) is type(model.model)
+    _assert_same_weights(model.model, base)
 
 
-# ------------------------------------------------------------------------------------------------ LinVT-only
-def test_linvt_only_round_trip_is_exact_and_small(with_image_llm_folder, tmp_path):
+def test_checkpoint_keeps_the_image_llm_layout(tiny, tmp_path):
+    """A saved LinVT model holds the image-LLM's weights under the names the image-LLM's own checkpoint uses (Qwen's
+    `visual.*` / `model.layers.*`, `language_model.model.*` for the others), plus the video tokenizer's."""
+    model, _ = tiny
+    model.save_pretrained(tmp_path / "linvt")
+    native_image_llm(model).save_pretrained(tmp_path / "image_llm")
+    linvt_keys, image_llm_keys = _saved_keys(tmp_path / "linvt"), _saved_keys(tmp_path / "image_llm")
+    assert {k for k in linvt_keys if not LINVT_KEYS.match(k)} == image_llm_keys
+    assert {k for k in linvt_keys if LINVT_KEYS.match(k)} == {k for k in model.state_dict() if LINVT_KEYS.match(k)}
+
+
+# ------------------------------------------------------------------------------------------------ video tokenizer alone
+def test_video_tokenizer_round_trip_is_exact_and_small(with_image_llm_folder, tmp_path):
     model, processor = with_image_llm_folder
-    full, small = tmp_path / "full", tmp_path / "linvt_only"
+    full, small = tmp_path / "full", tmp_path / "video_tokenizer"
     model.save_pretrained(full)
-    model.save_pretrained(small, linvt_only=True)
-    assert set(os.listdir(small)) == {"config.json", "generation_config.json", LINVT_WEIGHTS_NAME, "README.md"}
+    model.save_video_tokenizer(small)
+    assert set(os.listdir(small)) == {"config.json", "model.safetensors"}
     config = json.loads((small / "config.json").read_text())
-    assert config["linvt_only"] is True and config["image_llm_name_or_path"] == model.config.image_llm_name_or_path
-    weights = load_file(small / LINVT_WEIGHTS_NAME)
-    assert all(key.startswith("linvt.") for key in weights)
-    linvt_bytes = 4 * sum(p.numel() for p in model.linvt.parameters())
-    assert _size(small / LINVT_WEIGHTS_NAME) < linvt_bytes + 64_000  # LinVT's float32 weights and a header, no more
-    assert _size(small / LINVT_WEIGHTS_NAME) < 0.5 * _size(full / "model.safetensors")
+    assert config["model_type"] == "linvt" and config["image_llm_name_or_path"] == model.config.image_llm_name_or_path
+    assert load_file(small / "model.safetensors").keys() == model.video_tokenizer.state_dict().keys()
+    tokenizer_bytes = 4 * sum(p.numel() for p in model.video_tokenizer.parameters())
+    assert _size(small / "model.safetensors") < tokenizer_bytes + 64_000  # float32 weights and a header, no more
+    assert _size(small / "model.safetensors") < 0.5 * _size(full / "model.safetensors")
 
     inputs = _video_batch(processor)
-    for loader in (type(model), AutoModelForImageTextToText, AutoModel):
-        loaded, info = loader.from_pretrained(small, output_loading_info=True)
-        _assert_clean_loading(info)
-        assert type(loaded) is type(model) and not hasattr(loaded.config, "linvt_only")
+    for loader in (type(model), LinVTForConditionalGeneration):
+        loaded, info = loader.from_video_tokenizer(small, output_loading_info=True)
+        # Everything comes from the two checkpoints but stage 1's contrastive temperature, which starts afresh.
+        assert set(info["missing_keys"]) == {"video_text_logit_scale"}
+        assert not info["unexpected_keys"] and not info["mismatched_keys"]
+        assert type(loaded) is type(model)
         _assert_same_weights(model, loaded)
     with torch.no_grad():
         _assert_same_outputs(model(**inputs).logits, loaded(**inputs).logits)
-    # A loaded LinVT-only model is whole: saving it in full gives a full checkpoint.
+    # The loaded model is whole: saved with save_pretrained, it is a full checkpoint.
     loaded.save_pretrained(tmp_path / "again")
-    assert "linvt_only" not in json.loads((tmp_path / "again" / "config.json").read_text())
     _assert_same_weights(model, type(model).from_pretrained(tmp_path / "again"))
 
 
-def test_linvt_only_loading_arguments_reach_the_image_llm(family, with_image_llm_folder, tmp_path):
+def test_from_video_tokenizer_loading_arguments_reach_the_image_llm(with_image_llm_folder, tmp_path, monkeypatch):
     model, _ = with_image_llm_folder
-    model.save_pretrained(tmp_path, linvt_only=True)
-    loaded = AutoModelForImageTextToText.from_pretrained(tmp_path, dtype=torch.bfloat16, attn_implementation="eager")
-    assert loaded.image_llm.dtype == torch.bfloat16
-    assert {p.dtype for p in loaded.linvt.parameters()} == {torch.bfloat16}
-    assert loaded.image_llm.config.get_text_config()._attn_implementation == "eager"
-    # LinVT's weights are the saved ones, rounded to bfloat16.
-    for name, value in model.linvt.state_dict().items():
-        assert torch.equal(loaded.linvt.state_dict()[name], value.to(torch.bfloat16)), name
+    model.save_video_tokenizer(tmp_path)
+    calls = []
+    load = type(model).from_pretrained.__func__
+
+    def from_pretrained(cls, *args, **kwargs):
+        calls.append((args, kwargs))
+        return load(cls, *args, **kwargs)
+
+    monkeypatch.setattr(type(model), "from_pretrained", classmethod(from_pretrained))
+    loaded = type(model).from_video_tokenizer(
+        tmp_path, dtype=torch.bfloat16, device_map="cpu", attn_implementation="eager"
+    )
+    # One load: the image-LLM's checkpoint, with the loading arguments.
+    [(args, kwargs)] = calls
+    assert args == (model.config.image_llm_name_or_path,) and kwargs["device_map"] == "cpu"
+    assert {p.dtype for p in loaded.parameters()} == {torch.bfloat16}
+    assert loaded.config.get_text_config()._attn_implementation == "eager"
+    # The video tokenizer's weights are the saved ones, rounded to bfloat16.
+    for name, value in model.video_tokenizer.state_dict().items():
+        assert torch.equal(loaded.video_tokenizer.state_dict()[name], value.to(torch.bfloat16)), name
 
 
-def test_linvt_only_image_llm_can_be_loaded_from_elsewhere(with_image_llm_folder, tmp_path):
+def test_from_video_tokenizer_image_llm_from_elsewhere(with_image_llm_folder, tmp_path):
     model, _ = with_image_llm_folder
-    model.save_pretrained(tmp_path / "ckpt", linvt_only=True)
+    model.save_video_tokenizer(tmp_path / "ckpt")
     moved = shutil.move(model.config.image_llm_name_or_path, tmp_path / "moved")
     with pytest.raises(OSError):
-        type(model).from_pretrained(tmp_path / "ckpt")
-    loaded = type(model).from_pretrained(tmp_path / "ckpt", image_llm_name_or_path=str(moved))
+        type(model).from_video_tokenizer(tmp_path / "ckpt")
+    loaded = type(model).from_video_tokenizer(tmp_path / "ckpt", image_llm_name_or_path=str(moved))
     _assert_same_weights(model, loaded)
     assert loaded.config.image_llm_name_or_path == str(moved)
 
 
-def test_linvt_only_errors(with_image_llm_folder, tmp_path):
+def test_video_tokenizer_checkpoint_errors(with_image_llm_folder, tmp_path):
     model, _ = with_image_llm_folder
     folder = tmp_path / "ckpt"
-    model.save_pretrained(folder, linvt_only=True)
+    model.save_video_tokenizer(folder)
 
     config_path = folder / "config.json"
     config = json.loads(config_path.read_text())
     config_path.write_text(json.dumps({k: v for k, v in config.items() if k != "image_llm_name_or_path"}))
     with pytest.raises(ValueError, match="image_llm_name_or_path") as error:
-        type(model).from_pretrained(folder)
+        type(model).from_video_tokenizer(folder)
     assert str(folder) in str(error.value)
     config_path.write_text(json.dumps(config))
 
-    weights_path = folder / LINVT_WEIGHTS_NAME
+    weights_path = folder / "model.safetensors"
     weights = load_file(weights_path)
     dropped = sorted(weights)[0]
-    save_file({**{k: v for k, v in weights.items() if k != dropped}, "linvt.stray": torch.zeros(2)}, weights_path)
-    with pytest.raises(ValueError) as error:
-        type(model).from_pretrained(folder)
-    for text in (str(weights_path), dropped, "linvt.stray", "missing keys", "unexpected keys"):
+    save_file({**{k: v for k, v in weights.items() if k != dropped}, "stray": torch.zeros(2)}, weights_path)
+    with pytest.raises(ValueError) as error:  # not a tokenizer run with freshly initialised weights
+        type(model).from_video_tokenizer(folder)
+    for text in (str(folder), dropped, "stray", "missing keys", "unexpected keys"):
         assert text in str(error.value)
 
     save_file(weights, weights_path)
     config_path.write_text(json.dumps({**config, "hidden_size": 64, "num_attention_heads": 4}))
     with pytest.raises(ValueError, match="mismatched shapes"):
-        type(model).from_pretrained(folder)
+        type(model).from_video_tokenizer(folder)
 
     model.config.image_llm_name_or_path = None
     with pytest.raises(ValueError, match="image_llm_name_or_path"):
-        model.save_pretrained(tmp_path / "nowhere", linvt_only=True)
+        model.save_video_tokenizer(tmp_path / "nowhere")
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_saving_into_a_non_empty_folder(family, with_image_llm_folder, tmp_path, caplog):
-    """As transformers: files of the same name are replaced, others kept; config.json says which weights count."""
-    model, _ = with_image_llm_folder
-    other, _ = make_tiny(family, seed=1)
-    other.image_llm = model.image_llm  # the same image-LLM, another LinVT
-    other.config.image_llm_name_or_path = model.config.image_llm_name_or_path
-    folder = tmp_path / "ckpt"
-    folder.mkdir()
-    (folder / "notes.txt").write_text("mine")
-
-    model.save_pretrained(folder)
-    assert "full (image-LLM and LinVT weights)" in (folder / "README.md").read_text()
-    with caplog.at_level(logging.WARNING):
-        other.save_pretrained(folder, linvt_only=True)
-    assert "model.safetensors" in caplog.text  # left in place, and said so
-    assert {"model.safetensors", LINVT_WEIGHTS_NAME, "notes.txt"} <= set(os.listdir(folder))
-    assert "A LinVT-only checkpoint" in (folder / "README.md").read_text()  # an untouched generated card follows
-    _assert_same_weights(other, type(model).from_pretrained(folder))
-
-    model.save_pretrained(folder)
-    _assert_same_weights(model, type(model).from_pretrained(folder))
-    assert (folder / "notes.txt").read_text() == "mine"
-
-
-def test_a_readme_the_user_wrote_is_never_overwritten(with_image_llm_folder, tmp_path):
-    model, _ = with_image_llm_folder
-    (tmp_path / "README.md").write_text("# My model\n")
-    model.save_pretrained(tmp_path)
-    model.save_pretrained(tmp_path, linvt_only=True)
-    assert (tmp_path / "README.md").read_text() == "# My model\n"
-
-    edited = tmp_path / "edited"
-    model.save_pretrained(edited)
-    card = (edited / "README.md").read_text()
-    assert is_generated_card(card)
-    (edited / "README.md").write_text(card.replace("## Usage", "## Usage\n\nMy notes."))
-    model.save_pretrained(edited, linvt_only=True)
-    assert "My notes." in (edited / "README.md").read_text()
-
-
+# ------------------------------------------------------------------------------------------------ model card
 def test_model_card(family, with_image_llm_folder, tmp_path):
     model, _ = with_image_llm_folder
-    model.save_pretrained(tmp_path, linvt_only=True)
+    model.save_pretrained(tmp_path)
+    assert model.save_model_card(tmp_path, repo_id="me/tiny-linvt") == str(tmp_path / "README.md")
     card = huggingface_hub.ModelCard.load(tmp_path / "README.md")
-    config = model.config
+    tokenizer = model.config.video_tokenizer_config
     assert card.data.library_name == "transformers" and card.data.pipeline_tag == "video-text-to-text"
     assert "linvt" in card.data.tags and family in card.data.tags
-    text = card.text
+    assert card.data.base_model is None  # the image-LLM is a local folder, not a Hub repo
     expected = [
-        config.image_llm_name_or_path,
-        type(model.image_llm).__name__,
-        f"| Video tokens per video | {config.num_video_tokens} ",
-        f"| Top-k tokens kept by SVR (k) | {config.top_k_tokens} |",
-        "4 queries / window 1, 2 queries / window 2, 2 queries / window 4",
-        f"`{config.multiscale}`",
-        "LinVT 95.4K, image-LLM",
-        "AutoModelForImageTextToText.from_pretrained",
-        "LinVTProcessor.from_backbone",
+        f"| Image-LLM | `{model.config.image_llm_name_or_path}` (`{type(native_image_llm(model)).__name__}`) |",
+        f"| LinVT model class | `{type(model).__name__}` |",
+        f"| Video tokens per video | {model.config.num_video_tokens} (whatever the video's length) |",
+        "| Video tokenizer | `linvt`, text condition on |",
+        f"| Top-k tokens kept by SVR (k) | {tokenizer.top_k_tokens} |",
+        "| Scales (TTA queries / MTP window) | 4 queries / window 1, 2 queries / window 2, 2 queries / window 4 |",
+        "| Multi-scale variant | `multi_c` |",
+        "| Layers (SVR / TTA), width, heads | 1 / 1, 32, 4 |",
+        "| Parameters | video tokenizer 95.4K, image-LLM and the rest ",
+        "| dtype | float32 |",
+        'AutoModelForImageTextToText.from_pretrained("me/tiny-linvt", dtype="auto", device_map="auto")',
+        f'LinVTProcessor.from_backbone("{model.config.image_llm_name_or_path}", num_video_tokens=8)',
         "model.generate(",
+        "save_video_tokenizer",
         "arXiv:2412.05185",
-        "## A LinVT-only checkpoint",
     ]
-    missing = [snippet for snippet in expected if snippet not in text]
+    missing = [snippet for snippet in expected if snippet not in card.text]
     assert not missing, missing
 
 
 @pytest.mark.parametrize(
     "overrides, line",
     [
-        (dict(), "| Tokenizer | `linvt`, text condition on |"),
+        (dict(), "| Video tokenizer | `linvt`, text condition on |"),
         (
             dict(use_svr=False, temporal_prior=2.0),
-            "| Tokenizer | `linvt`, without SVR (TTA only), temporal prior 2 (frames clock), text condition on |",
+            "| Video tokenizer | `linvt`, without SVR (TTA only), temporal prior 2 (frames clock), text condition on |",
         ),
         (
             dict(temporal_prior=2.0, temporal_prior_clock=["frames", "frames", "shots"]),
-            "| Tokenizer | `linvt`, temporal prior 2 (frames/frames/shots clock), text condition on |",
+            "| Video tokenizer | `linvt`, temporal prior 2 (frames/frames/shots clock), text condition on |",
         ),
-        (dict(use_tta=False, text_condition=False), "| Tokenizer | `linvt`, without TTA (SVR only), text condition off |"),
+        (
+            dict(use_tta=False, text_condition=False),
+            "| Video tokenizer | `linvt`, without TTA (SVR only), text condition off |",
+        ),
+        (dict(video_tokenizer_type="avg"), "| Video tokens per video | 1 per frame |"),
+        (dict(video_tokenizer_type="llama_vid"), "| Video tokenizer | `llama_vid`, text condition on |"),
     ],
 )
-def test_model_card_names_the_ablation_switches_and_the_temporal_prior(overrides, line, tmp_path):
-    from linvt_hf.modeling.hub import build_model_card
-
+def test_model_card_names_the_video_tokenizer_settings(overrides, line):
     model, _ = make_tiny("internvl", **overrides)
-    assert line in str(build_model_card(model, "me/model"))
+    card = str(model.create_model_card("me/model"))
+    assert line in card
+    if overrides.get("video_tokenizer_type", "linvt") != "linvt":
+        assert "Top-k tokens" not in card  # LinVT's own settings only for LinVT
+
+
+def test_model_card_names_a_hub_image_llm_as_base_model():
+    model, _ = make_tiny("qwen2_vl")
+    model.config.image_llm_name_or_path = "Qwen/Qwen2-VL-7B-Instruct"
+    card = model.create_model_card("me/model", tags=["mine"])
+    assert card.data.base_model == "Qwen/Qwen2-VL-7B-Instruct" and "mine" in card.data.tags
+    assert 'LinVTProcessor.from_backbone("Qwen/Qwen2-VL-7B-Instruct", num_video_tokens=8)' in card.text
+    assert "AutoProcessor" not in card.text
+    model.config.image_llm_name_or_path = None  # nothing to build the processor from: the repo must hold it
+    assert 'processor = AutoProcessor.from_pretrained("me/model")' in model.create_model_card("me/model").text
+
+
+def test_a_readme_the_user_wrote_is_never_overwritten(with_image_llm_folder, tmp_path, caplog):
+    model, _ = with_image_llm_folder
+    (tmp_path / "README.md").write_text("# My model\n")
+    with caplog.at_level(logging.WARNING):
+        assert model.save_model_card(tmp_path) is None
+    assert (tmp_path / "README.md").read_text() == "# My model\n"
+    assert "kept" in caplog.text and "overwrite=True" in caplog.text
+
+    generated = tmp_path / "generated"
+    model.save_model_card(generated)
+    card = (generated / "README.md").read_text()
+    assert is_generated_card(card)
+    model.config.video_tokenizer_config.top_k_tokens = 32  # an untouched generated card is refreshed
+    model.save_model_card(generated)
+    assert "| Top-k tokens kept by SVR (k) | 32 |" in (generated / "README.md").read_text()
+    (generated / "README.md").write_text(card.replace("## Usage", "## Usage\n\nMy notes."))
+    model.save_model_card(generated)
+    assert "My notes." in (generated / "README.md").read_text()
+
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert model.save_model_card(generated, overwrite=True) == str(generated / "README.md")
+    assert "overwritten" in caplog.text
+    assert "My notes." not in (generated / "README.md").read_text()
+
+
+@pytest.mark.parametrize("with_processor", [False, True], ids=["processor_from_backbone", "processor_in_repo"])
+def test_model_card_snippet_runs(with_processor, tmp_path):
+    """The card's Python block, run as written (in a fresh process, offline) against the saved model published on a
+    local stand-in for the Hub (tests/fake_hub.py), the image-LLM it names published there too."""
+    cache, folder, repo_id = tmp_path / "hub", tmp_path / "model", "me/tiny-linvt"
+    backbone = next(iter(fake_hub.DOC_BACKBONES))
+    fake_hub.publish_tiny_backbone(cache, backbone, fake_hub.DOC_BACKBONES[backbone])
+    model, processor = make_tiny(fake_hub.DOC_BACKBONES[backbone])
+    model.config.image_llm_name_or_path = backbone
+    model.save_pretrained(folder)
+    if with_processor:
+        processor.save_pretrained(folder)
+    model.save_model_card(folder, repo_id=repo_id)
+    readme = (folder / "README.md").read_text()
+    assert ("AutoProcessor.from_pretrained" in readme) is with_processor
+    fake_hub.publish_folder(cache, repo_id, folder)
+    shutil.copyfile(ROOT / "tests" / "data" / "videos" / "bigbuckbunny.mp4", tmp_path / "clip.mp4")
+    env = {**os.environ, "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    assert len(python_blocks(readme)) == 1
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "run_doc_blocks.py"), str(folder / "README.md")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
 
 
 # ------------------------------------------------------------------------------------------------ push_to_hub
 @pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
+def fake_hub_api(tmp_path, monkeypatch):
     """Stand in for the Hub's network calls that transformers' push and download paths make: repos are folders under
     the returned root, commits copy files there, and downloads read from there."""
     root = tmp_path / "hub"
@@ -340,73 +418,47 @@ def fake_hub(tmp_path, monkeypatch):
     return SimpleNamespace(root=root, commits=commits)
 
 
-def test_push_to_hub(with_image_llm_folder, fake_hub, tmp_path):
-    model, _ = with_image_llm_folder
-    model.push_to_hub("tiny-linvt")
-    repo = fake_hub.root / "user" / "tiny-linvt"
-    assert {"config.json", "model.safetensors", "README.md"} <= set(os.listdir(repo))
-    card = (repo / "README.md").read_text()
-    assert 'from_pretrained("user/tiny-linvt"' in card and is_generated_card(card)
-    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo))
-
-    # A LinVT-only checkpoint on the Hub must name its image-LLM by Hub id (a local folder is refused).
-    model.image_llm.push_to_hub("user/image-llm")
-    model.config.image_llm_name_or_path = "user/image-llm"
-    model.push_to_hub("user/tiny-linvt-only", linvt_only=True, commit_message="LinVT only", tags=["mine"])
-    repo = fake_hub.root / "user" / "tiny-linvt-only"
-    assert LINVT_WEIGHTS_NAME in os.listdir(repo) and "model.safetensors" not in os.listdir(repo)
-    assert fake_hub.commits[-1].message == "LinVT only"
-    card = huggingface_hub.ModelCard.load(repo / "README.md")
-    assert "mine" in card.data.tags and "## A LinVT-only checkpoint" in card.text
-    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo, cache_dir=tmp_path / "cache"))
-
-
-def test_linvt_only_from_hub_repo_ids(tiny, fake_hub, tmp_path):
-    """Both the LinVT-only checkpoint and the image-LLM it names are Hub repos (served by the stand-in)."""
+def test_push_to_hub(tiny, fake_hub_api, tmp_path):
     model, _ = tiny
-    model.image_llm.push_to_hub("user/image-llm")
+    model.push_to_hub("tiny-linvt")
+    repo = fake_hub_api.root / "user" / "tiny-linvt"
+    assert {"config.json", "model.safetensors"} <= set(os.listdir(repo))
+    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo))
+    loaded = AutoModelForImageTextToText.from_pretrained("user/tiny-linvt", cache_dir=tmp_path / "cache")
+    _assert_same_weights(model, loaded)
+
+
+def test_push_video_tokenizer_to_hub(tiny, fake_hub_api, tmp_path):
+    """The video tokenizer and the image-LLM it names are both Hub repos (served by the stand-in)."""
+    model, _ = tiny
+    native = native_image_llm(model)
+    native.push_to_hub("user/image-llm")
     model.config.image_llm_name_or_path = "user/image-llm"
-    model.push_to_hub("user/linvt-only", linvt_only=True)
-    assert "base_model: user/image-llm" in (fake_hub.root / "user" / "linvt-only" / "README.md").read_text()
-    loaded, info = AutoModelForImageTextToText.from_pretrained(
-        "user/linvt-only", cache_dir=tmp_path / "cache", output_loading_info=True
+    model.push_video_tokenizer_to_hub("user/video-tokenizer", commit_message="the video tokenizer")
+    repo = fake_hub_api.root / "user" / "video-tokenizer"
+    assert {"config.json", "model.safetensors"} <= set(os.listdir(repo))
+    assert fake_hub_api.commits[-1].message == "the video tokenizer"
+    assert json.loads((repo / "config.json").read_text())["image_llm_name_or_path"] == "user/image-llm"
+    assert load_file(repo / "model.safetensors").keys() == model.video_tokenizer.state_dict().keys()
+    # (video_token_id given: InternVL would read it from the image-LLM's tokenizer, which the stand-in does not serve.)
+    loaded, info = LinVTForConditionalGeneration.from_video_tokenizer(
+        "user/video-tokenizer", cache_dir=tmp_path / "cache", output_loading_info=True,
+        video_token_id=model.config.video_token_id,
     )
-    _assert_clean_loading(info)
+    assert set(info["missing_keys"]) == {"video_text_logit_scale"} and not info["unexpected_keys"]
+    assert type(loaded) is type(model)
     _assert_same_weights(model, loaded)
     assert loaded.config.image_llm_name_or_path == "user/image-llm"
-
-
-def test_push_to_hub_keeps_the_repo_card(with_image_llm_folder, fake_hub, tmp_path):
-    model, _ = with_image_llm_folder
-    repo = fake_hub.root / "user" / "described"
-    repo.mkdir(parents=True)
-    (repo / "README.md").write_text("# Described by its author\n")
-    model.push_to_hub("user/described", tags=["mine"])
-    card = huggingface_hub.ModelCard.load(repo / "README.md")
-    assert card.text.strip() == "# Described by its author" and "mine" in card.data.tags
-    model.save_pretrained(tmp_path / "local", push_to_hub=True, repo_id="user/described")
-    assert huggingface_hub.ModelCard.load(repo / "README.md").text.strip() == "# Described by its author"
-    assert fake_hub.commits[-1].files and "README.md" not in fake_hub.commits[-1].files
-
-
-def test_save_pretrained_push_to_hub(tiny, fake_hub, tmp_path):
-    model, _ = tiny
-    model.image_llm.push_to_hub("user/image-llm")
-    model.config.image_llm_name_or_path = "user/image-llm"
-    model.save_pretrained(tmp_path / "local", push_to_hub=True, repo_id="user/pushed", linvt_only=True)
-    repo = fake_hub.root / "user" / "pushed"
-    assert sorted(os.listdir(repo)) == sorted(os.listdir(tmp_path / "local"))
-    _assert_same_weights(model, AutoModelForImageTextToText.from_pretrained(repo, cache_dir=tmp_path / "cache"))
 
 
 # ------------------------------------------------------------------------------------------------ embeddings
 def test_input_embeddings(tiny):
     model, processor = tiny
     embeddings = model.get_input_embeddings()
-    assert embeddings is model.image_llm.get_input_embeddings()
+    assert embeddings is model.model.language_model.embed_tokens
     replacement = torch.nn.Embedding(*embeddings.weight.shape)
     model.set_input_embeddings(replacement)
-    assert model.get_input_embeddings() is replacement is model.image_llm.get_input_embeddings()
+    assert model.get_input_embeddings() is replacement is model.model.language_model.embed_tokens
 
 
 def test_resize_token_embeddings(tiny):
@@ -437,10 +489,11 @@ def test_gradient_checkpointing_gives_the_same_loss_and_grads(tiny):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # transformers 5 renames it activation_checkpointing_enable
         model.gradient_checkpointing_enable()
-    assert model.linvt.scorer.gradient_checkpointing
+    svr = model.video_tokenizer.svr
+    assert svr.gradient_checkpointing
     calls = []
-    checkpoint = model.linvt.scorer._gradient_checkpointing_func
-    model.linvt.scorer._gradient_checkpointing_func = lambda *args, **kw: calls.append(1) or checkpoint(*args, **kw)
+    checkpoint = svr._gradient_checkpointing_func
+    svr._gradient_checkpointing_func = lambda *args, **kw: calls.append(1) or checkpoint(*args, **kw)
     checkpointed_loss, checkpointed_grads = _loss_and_grads(model, inputs)
     assert calls, "LinVT's SVR layers did not run checkpointed"
     assert torch.allclose(loss, checkpointed_loss, atol=TOL)
@@ -451,13 +504,15 @@ def test_gradient_checkpointing_gives_the_same_loss_and_grads(tiny):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         model.gradient_checkpointing_disable()
-    assert not model.linvt.scorer.gradient_checkpointing
+    assert not svr.gradient_checkpointing
 
 
 def _assert_linvt_gets_gradients(model, inputs: dict) -> None:
-    assert all(p.grad is not None for p in model.linvt.parameters())
-    zero = {n for n, p in model.linvt.named_parameters() if not p.grad.any()}
-    if all(rows * cols == 1 for rows, cols in model.frame_token_grids(inputs)):
+    assert all(p.grad is not None for p in model.video_tokenizer.parameters())
+    zero = {n for n, p in model.video_tokenizer.named_parameters() if not p.grad.any()}
+    with torch.no_grad():
+        grids = model.get_video_features(**inputs).frame_token_grids
+    if all(rows * cols == 1 for rows, cols in grids):
         # Attention within a frame of one token is a softmax over one entry: its queries and keys get no gradient.
         zero = {n for n in zero if not re.search(r"spatial_attn\.[qk]_proj", n)}
     assert not zero, sorted(zero)
@@ -466,13 +521,14 @@ def _assert_linvt_gets_gradients(model, inputs: dict) -> None:
 def test_training_step(tiny):
     model, processor = tiny
     model.train()
-    for module in model.vision_modules:
+    for module in model.vision_modules():
         module.requires_grad_(False)
     grad_modes = []
-    model.vision_modules[0].register_forward_hook(lambda *_: grad_modes.append(torch.is_grad_enabled()))
+    model.vision_modules()[0].register_forward_hook(lambda *_: grad_modes.append(torch.is_grad_enabled()))
     inputs = _video_batch(processor)
     labels = _labels(model, inputs)
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.5)
+    # (A step of 0.5 overshoots now and then on these random tiny models: the loss then jumps back up.)
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1)
     losses = []
     for step in range(5):
         optimizer.zero_grad()
@@ -482,9 +538,9 @@ def test_training_step(tiny):
             _assert_linvt_gets_gradients(model, inputs)
         optimizer.step()
         losses.append(loss.item())
-    assert losses[-1] < losses[0], losses
+    assert all(later < earlier for earlier, later in zip(losses, losses[1:])), losses
     assert grad_modes and not any(grad_modes)  # the frozen vision tower ran without autograd
-    assert all(p.grad is None for module in model.vision_modules for p in module.parameters())
+    assert all(p.grad is None for module in model.vision_modules() for p in module.parameters())
 
 
 # ------------------------------------------------------------------------------------------------ equivalences
@@ -521,7 +577,7 @@ def test_determinism(family, tiny):
         assert torch.equal(first, model(**inputs).logits)
         assert torch.equal(first, again(**inputs).logits)
     other, _ = make_tiny(family, seed=1)
-    assert not torch.equal(model.linvt.scorer.input_proj.weight, other.linvt.scorer.input_proj.weight)
+    assert not torch.equal(model.video_tokenizer.svr.input_proj.weight, other.video_tokenizer.svr.input_proj.weight)
 
 
 def test_attention_implementations_agree(tiny, tmp_path):
@@ -532,13 +588,13 @@ def test_attention_implementations_agree(tiny, tmp_path):
     for implementation in ("eager", "sdpa"):
         loaded = type(model).from_pretrained(tmp_path, attn_implementation=implementation)
         assert loaded.config._attn_implementation == implementation
-        assert loaded.image_llm.config.get_text_config()._attn_implementation == implementation
+        assert loaded.config.get_text_config()._attn_implementation == implementation
         with torch.no_grad():
             logits[implementation] = loaded(**inputs).logits
     real = inputs["attention_mask"].bool()
     assert torch.allclose(logits["eager"][real], logits["sdpa"][real], atol=1e-4)
     model.set_attn_implementation("eager")
-    assert model.image_llm.config.get_text_config()._attn_implementation == "eager"
+    assert model.config.get_text_config()._attn_implementation == "eager"
     with torch.no_grad():
         assert torch.allclose(model(**inputs).logits[real], logits["eager"][real], atol=TOL)
 

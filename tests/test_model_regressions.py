@@ -1,8 +1,8 @@
 """Regressions of the LinVT model classes, on every family where they apply (tiny random models, offline).
 
-dtype of checkpoints made with `from_backbone`; generation without a KV cache and with prompt lookup; tuple outputs;
-SigLIP's init on `from_pretrained`'s missing-weights path; `push_to_hub(linvt_only=True)` refusing what nobody could
-load before anything is created; raw uint8 frames refused.
+dtype of checkpoints made with `from_backbone` and of `from_video_tokenizer`; generation without a KV cache and with
+prompt lookup; tuple outputs; SigLIP's init on `from_pretrained`'s missing-weights path; `push_video_tokenizer_to_hub`
+refusing what nobody could load before anything is created; raw uint8 frames refused.
 """
 
 from __future__ import annotations
@@ -17,9 +17,11 @@ from huggingface_hub import HfApi
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForImageTextToText, LlavaOnevisionForConditionalGeneration
 
-from linvt_hf.testing.tiny_models import IMAGE_LLM_CONFIGS, make_tiny, tiny_linvt_config
+from fake_hub import native_image_llm
+from linvt_hf import FAMILIES
+from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
 
-FAMILIES = sorted(IMAGE_LLM_CONFIGS)
+FAMILIES = sorted(FAMILIES)
 QUESTION = "what is the man doing what is"
 
 
@@ -73,10 +75,10 @@ def _assert_runs(model, processor) -> None:
 # ------------------------------------------------------------------------------------------------ 1. dtype
 def test_from_backbone_in_bfloat16_saves_and_loads_as_one_dtype(family, tmp_path):
     tiny, processor = make_tiny(family)
-    tiny.image_llm.save_pretrained(tmp_path / "image_llm")
+    native_image_llm(tiny).save_pretrained(tmp_path / "image_llm")
     model = type(tiny).from_backbone(
         str(tmp_path / "image_llm"),
-        tiny_linvt_config(),
+        video_tokenizer_config=tiny_linvt_config(),
         video_token_id=tiny.config.video_token_id,
         dtype=torch.bfloat16,
     )
@@ -95,12 +97,14 @@ def test_from_backbone_in_bfloat16_saves_and_loads_as_one_dtype(family, tmp_path
     _assert_all(type(model).from_pretrained(tmp_path / "ckpt"), torch.bfloat16)  # no dtype: "auto" in transformers 5
 
 
-def test_linvt_only_checkpoint_loads_as_one_dtype(family, tmp_path):
+def test_from_video_tokenizer_loads_as_one_dtype(family, tmp_path):
     tiny, processor = make_tiny(family)
-    tiny.image_llm.save_pretrained(tmp_path / "image_llm")
+    native_image_llm(tiny).save_pretrained(tmp_path / "image_llm")
     tiny.config.image_llm_name_or_path = str(tmp_path / "image_llm")
-    tiny.save_pretrained(tmp_path / "ckpt", linvt_only=True)
-    loaded = type(tiny).from_pretrained(tmp_path / "ckpt", dtype=torch.bfloat16)
+    tiny.save_video_tokenizer(tmp_path / "ckpt")
+    loaded = type(tiny).from_video_tokenizer(
+        tmp_path / "ckpt", video_token_id=tiny.config.video_token_id, dtype=torch.bfloat16
+    )
     _assert_all(loaded, torch.bfloat16)
     _assert_runs(loaded, processor)
 
@@ -141,10 +145,18 @@ def test_a_generated_video_token_is_an_ordinary_token(family, options):
 def test_placeholder_and_question_masks_must_match_input_ids():
     model, processor = make_tiny("internvl")
     inputs = _video_inputs(processor)
+    question_mask = inputs["question_mask"]
     with pytest.raises(ValueError, match="question_mask has shape"):
-        model(**{**inputs, "question_mask": inputs["question_mask"][:, :-1]})
+        model(**{**inputs, "question_mask": torch.cat([question_mask, question_mask[:, :1]], 1)})
+    with pytest.raises(ValueError, match="question_mask has shape"):
+        model(**{**inputs, "question_mask": question_mask[:1].expand(2, -1)})
+    # A mask over the first positions (the prompt, as in generation) marks no question token after them.
+    assert not question_mask[:, -2:].any()
+    with torch.no_grad():
+        expected = model(**inputs).logits
+        assert torch.equal(model(**{**inputs, "question_mask": question_mask[:, :-2]}).logits, expected)
     with pytest.raises(ValueError, match="video_placeholder_mask has shape"):
-        model(**inputs, video_placeholder_mask=torch.ones(1, 3, dtype=torch.bool))
+        model(**inputs, video_placeholder_mask=torch.ones(1, inputs["input_ids"].shape[1] + 1, dtype=torch.bool))
     with pytest.raises(ValueError, match="do not hold the video token"):
         model(**inputs, video_placeholder_mask=torch.ones_like(inputs["input_ids"], dtype=torch.bool))
 
@@ -161,7 +173,13 @@ def test_return_dict_false_gives_tuples(family, with_video):
         assert isinstance(output, tuple) and len(output) == len(expected.to_tuple())
         assert torch.equal(output[0], expected.loss) and torch.equal(output[1], expected.logits)
         model.config.return_dict = False
-        assert isinstance(model(**inputs), tuple)
+        # Without a video the forward is the image-LLM's own, which (transformers 5.23 to 5.25) fails with
+        # config.return_dict=False: its head reads its base model's output by attribute. LinVT's own paths do not.
+        if with_video:
+            output = model(**inputs)
+            assert isinstance(output, tuple) and torch.equal(output[0], expected.logits)
+            base_output = model.model(**inputs)
+            assert isinstance(base_output, tuple) and base_output[0].shape[:2] == inputs["input_ids"].shape
 
 
 # ------------------------------------------------------------------------------------------------ 4. init
@@ -177,7 +195,7 @@ def _siglip_block(name: str) -> bool:
 def test_missing_siglip_weights_get_transformers_own_init(tmp_path):
     model, _ = make_tiny("llava_onevision")
     model.save_pretrained(tmp_path / "linvt")
-    model.image_llm.save_pretrained(tmp_path / "image_llm")
+    native_image_llm(model).save_pretrained(tmp_path / "image_llm")
     _drop(tmp_path / "linvt" / "model.safetensors", lambda k: not _siglip_block(k))
     _drop(tmp_path / "image_llm" / "model.safetensors", lambda k: not _siglip_block(k))
     torch.manual_seed(0)
@@ -185,23 +203,23 @@ def test_missing_siglip_weights_get_transformers_own_init(tmp_path):
     torch.manual_seed(0)
     loaded, info = type(model).from_pretrained(tmp_path / "linvt", output_loading_info=True)
     assert info["missing_keys"] and all(_siglip_block(k) for k in info["missing_keys"])
-    expected, got = native.state_dict(), loaded.image_llm.state_dict()
-    assert expected.keys() == got.keys()
+    expected, got = native.state_dict(), loaded.state_dict()
+    assert expected.keys() <= got.keys()
     assert not [k for k in expected if not torch.equal(expected[k], got[k])]
     # SigLIP's own init: xavier-uniform weights (not the generic one of their Linear layers), tiny non-zero MLP biases.
-    fc1 = loaded.image_llm.model.vision_tower.encoder.layers[0].mlp.fc1
+    fc1 = loaded.model.vision_tower.encoder.layers[0].mlp.fc1
     assert fc1.weight.abs().max() <= math.sqrt(6 / sum(fc1.weight.shape)) and 0 < fc1.bias.abs().max() < 1e-4
 
 
 def test_missing_linvt_weights_get_linvt_init_and_loaded_ones_stay(family, tmp_path):
     model, _ = make_tiny(family)
     with torch.no_grad():
-        for parameter in [*model.linvt.parameters(), model.video_text_logit_scale]:
+        for parameter in [*model.video_tokenizer.parameters(), model.video_text_logit_scale]:
             parameter.add_(1.0)  # nothing like an init
     model.save_pretrained(tmp_path)
 
     def dropped(key: str) -> bool:
-        return key.startswith("linvt.scorer.") or key == "video_text_logit_scale"
+        return key.startswith("model.video_tokenizer.svr.") or key == "video_text_logit_scale"
 
     _drop(tmp_path / "model.safetensors", lambda key: not dropped(key))
     loaded, info = type(model).from_pretrained(tmp_path, output_loading_info=True)
@@ -209,8 +227,8 @@ def test_missing_linvt_weights_get_linvt_init_and_loaded_ones_stay(family, tmp_p
     state, saved = loaded.state_dict(), model.state_dict()
     assert not [key for key in saved if not dropped(key) and not torch.equal(state[key], saved[key])]
     assert loaded.video_text_logit_scale.item() == pytest.approx(math.log(1 / 0.07))
-    std = model.config.initializer_range
-    for name, module in loaded.linvt.scorer.named_modules():
+    std = model.config.video_tokenizer_config.initializer_range
+    for name, module in loaded.video_tokenizer.svr.named_modules():
         if isinstance(module, torch.nn.LayerNorm):
             assert torch.equal(module.weight, torch.ones_like(module.weight)), name
         elif isinstance(module, torch.nn.Linear):  # truncated normal within 2 std, zero bias
@@ -218,7 +236,7 @@ def test_missing_linvt_weights_get_linvt_init_and_loaded_ones_stay(family, tmp_p
             assert module.bias is None or not module.bias.any(), name
 
 
-# ------------------------------------------------------------------------------------------------ 5. push_to_hub
+# ------------------------------------------------------------------------------------ 5. push_video_tokenizer_to_hub
 @pytest.fixture
 def hub_calls(monkeypatch) -> list[str]:
     """Every Hub API call that would create or upload something, recorded instead of made."""
@@ -229,18 +247,26 @@ def hub_calls(monkeypatch) -> list[str]:
 
 
 @pytest.mark.parametrize("where", ["folder", "path", "unset"])
-def test_linvt_only_push_is_refused_before_anything_is_created(family, where, hub_calls, tmp_path):
+def test_video_tokenizer_push_is_refused_before_anything_is_created(family, where, hub_calls, tmp_path):
     model, _ = make_tiny(family)
     if where == "folder":
-        model.image_llm.save_pretrained(tmp_path / "image_llm")
+        native_image_llm(model).save_pretrained(tmp_path / "image_llm")
     model.config.image_llm_name_or_path = {
         "folder": str(tmp_path / "image_llm"), "path": "models/nowhere/image_llm", "unset": None
     }[where]
     with pytest.raises(ValueError, match="image_llm_name_or_path"):
-        model.push_to_hub("user/linvt-only", linvt_only=True)
-    with pytest.raises(ValueError, match="image_llm_name_or_path"):
-        model.save_pretrained(tmp_path / "out", push_to_hub=True, repo_id="user/linvt-only", linvt_only=True)
-    assert hub_calls == [] and not (tmp_path / "out").exists()
+        model.push_video_tokenizer_to_hub("user/video-tokenizer")
+    assert hub_calls == []
+    if where == "unset":  # saved locally, it must still name its image-LLM
+        with pytest.raises(ValueError, match="image_llm_name_or_path"):
+            model.save_video_tokenizer(tmp_path / "out")
+        assert not (tmp_path / "out").exists()
+    else:
+        model.save_video_tokenizer(tmp_path / "out")
+        assert json.loads((tmp_path / "out" / "config.json").read_text())["image_llm_name_or_path"] == (
+            model.config.image_llm_name_or_path
+        )
+    assert hub_calls == []
 
 
 # ------------------------------------------------------------------------------------------------ 6. uint8 frames

@@ -9,12 +9,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import AutoModelForImageTextToText, pipeline
+from transformers import AutoModelForImageTextToText, Qwen2VLForConditionalGeneration, pipeline
 from transformers.pipelines import PIPELINE_REGISTRY
 
 import linvt_hf  # noqa: F401  (registers the tasks)
+from linvt_hf import FAMILIES
 from linvt_hf.pipelines import VideoQuestionAnsweringPipeline, register_pipelines
-from linvt_hf.testing.tiny_models import IMAGE_LLM_CONFIGS, make_tiny
+from linvt_hf.pipelines.video_question_answering import collate_video_inputs
+from linvt_hf.processing import LinVTQwen2VLProcessor
+from linvt_hf.testing import BACKBONES, make_tiny, make_tiny_processor, tiny_image_llm_config
 
 VIDEOS = Path(__file__).parent / "data" / "videos"
 BUNNY = str(VIDEOS / "bigbuckbunny.mp4")
@@ -39,17 +42,37 @@ def qa(tiny):
     return pipeline("video-question-answering", model=model, processor=processor)
 
 
+def _spread(model: torch.nn.Module, seed: int = 0) -> None:
+    """Re-draw the image-LLM's matrices with a larger spread, so that a tiny random model's answers differ from one
+    input to the next (at the default initialisation they are much alike)."""
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            if parameter.ndim == 2 and not name.startswith("model.video_tokenizer."):
+                parameter.normal_(0.0, 0.3, generator=generator)
+
+
+def _image_llm() -> Qwen2VLForConditionalGeneration:
+    """A tiny Qwen2-VL that is not a LinVT model."""
+    return Qwen2VLForConditionalGeneration(tiny_image_llm_config("qwen2_vl")).eval()
+
+
 def _frames(count: int = 6, seed: int = 0) -> np.ndarray:
     return np.random.RandomState(seed).randint(0, 256, (count, 64, 96, 3), dtype=np.uint8)
 
 
-def _reference(model, processor, video, question, max_new_tokens, num_frames=8):
-    """Chat template + generate + decode by hand: what the pipeline must return."""
+def _chat_inputs(processor, video, question, num_frames=8):
+    """The processor's inputs for one question about one video, through the chat template."""
     messages = [{"role": "user", "content": [{"type": "video", "video": video}, {"type": "text", "text": question}]}]
-    inputs = processor.apply_chat_template(
+    return processor.apply_chat_template(
         messages, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt",
         processor_kwargs={"num_frames": num_frames},
     )
+
+
+def _reference(model, processor, video, question, max_new_tokens, num_frames=8):
+    """Chat template + generate + decode by hand: what the pipeline must return."""
+    inputs = _chat_inputs(processor, video, question, num_frames)
     with torch.no_grad():
         out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
     new = out[0, inputs["input_ids"].shape[1] :]
@@ -75,7 +98,7 @@ def test_pipeline_by_path(tiny, qa):
     _, _, folder = tiny
     by_path = pipeline("video-text-to-text", model=folder)
     assert isinstance(by_path, VideoQuestionAnsweringPipeline)
-    assert type(by_path.processor).__name__ == "LinVTProcessor"
+    assert type(by_path.processor) is LinVTQwen2VLProcessor
     expected = qa(video=BUNNY, question=QUESTION, **CALL)
     assert by_path(video=BUNNY, question=QUESTION, **CALL) == expected
     # A model object loaded from a folder finds its processor there.
@@ -150,8 +173,8 @@ def test_return_selection(tiny, qa):
         processor_kwargs={"num_frames": 8},
     )
     with torch.no_grad():
-        _, outputs, _ = model.encode_videos(inputs["input_ids"], dict(inputs), output_video_tokenizer=True)
-    assert top[0]["score"] == pytest.approx(float(outputs[0].significance_scores[0].max()), abs=1e-4)
+        output = model.get_video_features(**inputs).tokenizer_outputs[0]
+    assert top[0]["score"] == pytest.approx(float(output.significance_scores[0].max()), abs=1e-4)
     assert top[0]["timestamp"] == selection["timestamps"][top[0]["frame"]]
 
 
@@ -180,7 +203,7 @@ def test_frames_input(qa):
 
 
 def test_bad_inputs(tiny, qa):
-    model, processor, _ = tiny
+    _, processor, _ = tiny
     with pytest.raises(ValueError, match="question"):
         qa(video=BUNNY)
     with pytest.raises(ValueError, match="2 questions"):
@@ -190,7 +213,7 @@ def test_bad_inputs(tiny, qa):
     with pytest.raises(FileNotFoundError):
         qa(video="missing.mp4", question=QUESTION)
     with pytest.raises(TypeError, match="LinVT model"):
-        VideoQuestionAnsweringPipeline(model=model.image_llm, processor=processor)
+        VideoQuestionAnsweringPipeline(model=_image_llm(), processor=processor)
 
 
 def test_native_task_stays_for_other_models(tiny, monkeypatch):
@@ -200,7 +223,7 @@ def test_native_task_stays_for_other_models(tiny, monkeypatch):
     tasks["video-question-answering"] = dict(tasks["image-text-to-text"])  # stand-in for a native implementation
     monkeypatch.setattr(PIPELINE_REGISTRY, "supported_tasks", tasks)
     register_pipelines()
-    native = pipeline("video-question-answering", model=model.image_llm, processor=processor.backbone_processor)
+    native = pipeline("video-question-answering", model=_image_llm(), processor=make_tiny_processor("qwen2_vl"))
     assert type(native).__name__ == "ImageTextToTextPipeline"
     ours = pipeline("video-question-answering", model=model, processor=processor)
     assert isinstance(ours, VideoQuestionAnsweringPipeline)
@@ -216,7 +239,7 @@ def test_bfloat16_model_keeps_exact_timestamps(qa):
     assert selection["frame_indices"] == reference["frame_indices"]
 
 
-@pytest.mark.parametrize("backbone", sorted(set(IMAGE_LLM_CONFIGS) - {"qwen2_vl"}))
+@pytest.mark.parametrize("backbone", sorted(set(BACKBONES) - {"qwen2_vl"}))
 def test_every_family_batches_like_one_by_one(backbone):
     model, processor = make_tiny(backbone, top_k_tokens=TOP_K)
     qa = pipeline("video-question-answering", model=model, processor=processor)
@@ -241,8 +264,149 @@ def test_the_processors_shots_reach_the_shot_clock(clock, low, high):
     )
     assert inputs["video_clip_ids"][0].tolist() == [0] + [1] * 7
     with torch.no_grad():
-        _, outputs, _ = model.encode_videos(inputs["input_ids"], dict(inputs), output_video_tokenizer=True)
-    out = outputs[0]
+        out = model.get_video_features(**inputs, output_aggregation_weights=True).tokenizer_outputs[0]
     frame_of_token = out.selected_indices[0] // out.tokens_per_frame  # [K]
     on_first_shot = out.aggregation_weights[0][:, frame_of_token == 0].sum(-1)  # [Q]
     assert low <= float(on_first_shot.mean()) <= high
+
+
+# ------------------------------------------------------------------------------------------ one encoding per video
+
+
+def _count_calls(monkeypatch, model, backbone):
+    """Count `get_video_features` calls (with their video counts) and vision encoder forwards of `model`."""
+    calls = {"get_video_features": [], "vision": 0}
+    inner = model.model.get_video_features
+
+    def counted(*args, **kwargs):
+        features = inner(*args, **kwargs)
+        calls["get_video_features"].append(len(features.video_tokens))
+        return features
+
+    monkeypatch.setattr(model.model, "get_video_features", counted)
+    vision = model.get_submodule(FAMILIES[backbone].vision_modules[0])
+    vision.register_forward_hook(lambda *_: calls.__setitem__("vision", calls["vision"] + 1))
+    return calls
+
+
+@pytest.mark.parametrize("backbone", ["qwen2_vl", "internvl"])
+def test_each_video_is_encoded_once_and_answers_equal_generate(backbone, monkeypatch):
+    """A batch of mixed prompt lengths and frame sizes: the pipeline encodes each video once (one
+    `get_video_features` call, as many vision calls as that one call needs), generates what `model.generate` generates
+    on the same inputs, and reports the selection that `get_video_features` run separately makes."""
+    model, processor = make_tiny(backbone, top_k_tokens=TOP_K)
+    _spread(model)
+    qa = pipeline("video-question-answering", model=model, processor=processor)
+    requests = [
+        {"video": BUNNY, "question": QUESTION},
+        {"video": CARPHONE, "question": "Who is on the phone, and where is the car going at night?"},
+    ]
+    chats = [
+        [{"role": "user", "content": [{"type": "video", "video": r["video"]}, {"type": "text", "text": r["question"]}]}]
+        for r in requests
+    ]
+    inputs = processor.apply_chat_template(
+        chats, tokenize=True, add_generation_prompt=True, return_dict=True, return_tensors="pt",
+        processor_kwargs={"num_frames": 8, "padding": True},
+    )
+    assert inputs["attention_mask"][0].sum() < inputs["attention_mask"][1].sum()  # mixed lengths
+    calls = _count_calls(monkeypatch, model, backbone)
+    with torch.no_grad():
+        features = model.get_video_features(**inputs)
+        vision_calls_to_encode = calls["vision"]
+        sequences = model.generate(**inputs, max_new_tokens=4, do_sample=False)
+    expected = processor.tokenizer.batch_decode(sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+
+    calls["get_video_features"].clear()
+    calls["vision"] = 0
+    results = qa(requests, batch_size=2, return_selection=True, **CALL)
+    assert calls["get_video_features"] == [2] and calls["vision"] == vision_calls_to_encode
+    assert [result[0]["answer"] for result in results] == [text.strip() for text in expected]
+    assert len(set(expected)) == 2 and all(expected)  # answers that tell the inputs apart
+
+    for video, result in enumerate(results):
+        selection = result[0]["selection"][0]
+        output, row = features.tokenizer_output_of(video)
+        cols = features.frame_token_grids[video][1]
+        frames, tokens = output.selected_positions()
+        keep = output.selected_mask[row]
+        assert selection["selected"] == [
+            [f, *divmod(t, cols)] for f, t in zip(frames[row][keep].tolist(), tokens[row][keep].tolist())
+        ]
+        steps = len(selection["frame_indices"])
+        best = output.significance_scores[row, :steps].flatten().topk(len(selection["top_tokens"])).values
+        assert [t["score"] for t in selection["top_tokens"]] == [round(v, 4) for v in best.tolist()]
+
+    calls["get_video_features"].clear()
+    assert qa(requests, batch_size=1, **CALL) == [[{"answer": r[0]["answer"]}] for r in results]
+    assert calls["get_video_features"] == [1, 1]  # one input at a time: once each
+
+
+# ------------------------------------------------------------------------------------------ several sequences
+
+
+@pytest.mark.parametrize("backbone", ["qwen2_vl", "llava_onevision"])
+def test_several_sequences_per_input(backbone):
+    """`num_return_sequences` (beams, sampling): as `model.generate` on the same inputs, batched or not."""
+    model, processor = make_tiny(backbone, top_k_tokens=TOP_K)
+    _spread(model)
+    qa = pipeline("video-question-answering", model=model, processor=processor)
+    requests = [{"video": BUNNY, "question": QUESTION}, {"video": CARPHONE, "question": "Who is in the car?"}]
+    options = {"num_frames": 4, "max_new_tokens": 3, "num_beams": 2, "num_return_sequences": 2}
+    one_by_one = qa(requests, **options)
+    assert [len(answers) for answers in one_by_one] == [2, 2]
+    assert qa(requests, batch_size=2, **options) == one_by_one
+    for request, answers in zip(requests, one_by_one):
+        inputs = _chat_inputs(processor, request["video"], request["question"], num_frames=4)
+        with torch.no_grad():
+            sequences = model.generate(**inputs, max_new_tokens=3, num_beams=2, num_return_sequences=2)
+        texts = processor.tokenizer.batch_decode(sequences[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
+        assert [answer["answer"] for answer in answers] == [text.strip() for text in texts]
+    sampled = qa(requests, batch_size=2, num_frames=4, max_new_tokens=3, do_sample=True, num_return_sequences=3)
+    assert [len(answers) for answers in sampled] == [3, 3]
+
+
+def test_collate_puts_each_video_in_its_prompts_row():
+    """Inputs prepared one by one (each its own batch of one) collate into a batch whose `video_sample_index` names
+    the batch's rows; keys only some inputs have (images) keep those inputs' values."""
+    items = [
+        {"input_ids": torch.tensor([[5, 6]]), "video_sample_index": torch.tensor([0])},
+        {"input_ids": torch.tensor([[7]]), "video_sample_index": torch.tensor([0, 0]), "pixel_values": torch.ones(1, 3)},
+        {"input_ids": torch.tensor([[8, 9, 10]]), "video_sample_index": torch.tensor([0])},
+    ]
+    batch = collate_video_inputs(items, pad_token_id=0)
+    assert batch["video_sample_index"].tolist() == [0, 1, 1, 2]
+    assert batch["input_ids"].tolist() == [[0, 5, 6], [0, 0, 7], [8, 9, 10]]
+    assert batch["pixel_values"].shape == (1, 3)
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_batch_of_requests_with_and_without_images(backbone):
+    model, processor = make_tiny(backbone, top_k_tokens=TOP_K)
+    qa = pipeline("video-question-answering", model=model, processor=processor)
+    image = Image.fromarray(_frames(1)[0])
+    chats = [
+        [{"role": "user", "content": [{"type": "video", "video": BUNNY}, {"type": "text", "text": "What?"}]}],
+        [{"role": "user", "content": [
+            {"type": "image", "image": image}, {"type": "video", "video": CARPHONE}, {"type": "text", "text": "Who?"},
+        ]}],
+    ]
+    options = {"num_frames": 4, "max_new_tokens": 3, "return_selection": True}
+    assert qa(chats, batch_size=2, **options) == qa(chats, **options)
+
+
+@pytest.mark.parametrize("video_tokenizer_type", ["avg", "llama_vid"])
+def test_baseline_selection_covers_only_each_videos_own_frames(video_tokenizer_type):
+    """The baselines read every token of every frame: a video batched with a longer one reports its own frames'
+    tokens only (not the padding steps its row has in the batch), as when asked alone."""
+    model, processor = make_tiny("internvl", video_tokenizer_type=video_tokenizer_type)
+    qa = pipeline("video-question-answering", model=model, processor=processor)
+    requests = [
+        {"video": {"video": BUNNY, "num_frames": 2}, "question": "What?"},
+        {"video": {"video": CARPHONE, "num_frames": 6}, "question": "Who is on the phone?"},
+    ]
+    options = {"max_new_tokens": 2, "return_selection": True}
+    batched = qa(requests, batch_size=2, **options)
+    assert batched == qa(requests, **options)
+    short = batched[0][0]["selection"][0]
+    assert short["num_selected"] == 2 * short["tokens_per_frame"] and sum(short["frame_share"]) == pytest.approx(1)

@@ -28,12 +28,13 @@ CALL = {"num_frames": 4, "max_new_tokens": 4}
 
 
 def _spread(model: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    """Re-draw the image-LLM's matrices with a larger spread, so that a tiny random model's answers differ from one
-    input to the next (at the default initialisation they are all alike, which would let order bugs pass)."""
+    """Re-draw the image-LLM's matrices (all but the video tokenizer's) with a larger spread, so that a tiny random
+    model's answers differ from one input to the next (at the default initialisation they are all alike, which would
+    let order bugs pass)."""
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for parameter in model.image_llm.parameters():
-            if parameter.ndim == 2:
+        for name, parameter in model.named_parameters():
+            if parameter.ndim == 2 and not name.startswith("model.video_tokenizer."):
                 parameter.normal_(0.0, 0.3, generator=generator)
     return model
 

@@ -1,10 +1,13 @@
-"""The miniature recipe (examples/mini_recipe.py) runs end to end, and the shipped demo model answers offline."""
+"""The miniature recipe (`linvt_hf.recipe`, and its command lines `python -m linvt_hf.recipe` and
+examples/mini_recipe.py) runs end to end, and the shipped demo model answers offline."""
 
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
+import os
+import shlex
+import subprocess
 import sys
 from pathlib import Path
 
@@ -13,28 +16,23 @@ import torch
 
 import linvt_hf
 from linvt_hf.assets import demo_model_path
-from linvt_hf.data import generate_synthetic_video_qa
-from linvt_hf.modeling.auto import LINVT_MODEL_CLASSES
+from linvt_hf.data import IMAGE_TYPES, generate_synthetic_video_qa
 
 pytest.importorskip("peft")
 
-RECIPE = Path(__file__).resolve().parents[1] / "examples" / "mini_recipe.py"
+from linvt_hf import recipe  # noqa: E402  (needs peft)
+from linvt_hf.recipe.__main__ import passive_openmp_or_restart  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
 # The shipped demo model on 24 fresh videos (seed 12345), direction, size and visibility questions together: 53 of
 # 62 right (85%), where chance gives 40%.
 LEARNED_TIME_ONLY_ACCURACY = 0.75
 
 
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("mini_recipe", RECIPE)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_smoke_run_end_to_end(tmp_path):
-    recipe = load_recipe()
-    results = recipe.main(["--output-dir", str(tmp_path), "--smoke", "--seed", "3", "--backbone", "qwen2_vl"])
+    argv = ["--output-dir", str(tmp_path), "--smoke", "--seed", "3", "--backbone", "qwen2_vl"]
+    results = recipe.main(argv)
+    assert results["command"] == "python -m linvt_hf.recipe " + " ".join(argv)  # what ran, not the caller's argv
 
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["arguments"]["seed"] == 3 and saved["arguments"]["smoke"] is True
@@ -54,7 +52,6 @@ def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
     """The default settings, spelled out: InternVL image-LLM, reading-comprehension text data, temporal prior,
     multi-turn stage-2 samples; and the image-LLM's picture sets, as a share of its first phase and as a phase of
     their own (both off by default)."""
-    recipe = load_recipe()
     argv = ["--output-dir", str(tmp_path), "--smoke", "--backbone", "internvl", "--text-qa", "true",
             "--temporal-prior", "2.0", "--multi-turn-qa", "true", "--picture-set-steps", "2",
             "--picture-set-share", "0.1"]
@@ -89,26 +86,26 @@ def test_smoke_run_on_internvl_with_text_qa_and_the_temporal_prior(tmp_path):
     assert reading and all(r["conversations"][0]["value"].split("\n")[0] in captions for r in reading)
 
     model = linvt_hf.LinVTInternVLForConditionalGeneration.from_pretrained(tmp_path / "final_model")
-    assert model.config.temporal_prior == 2.0
-    assert all(a.temporal_prior is not None for a in model.linvt.aggregators)
+    assert model.config.video_tokenizer_config.temporal_prior == 2.0
+    assert all(q.temporal_prior is not None for q in model.video_tokenizer.tta.query_sets)
     processor = linvt_hf.LinVTProcessor.from_pretrained(tmp_path / "final_model")
-    assert processor.family == "internvl" and processor.num_video_tokens == model.config.num_video_tokens
+    assert isinstance(processor, linvt_hf.LinVTInternVLProcessor)
+    assert processor.num_video_tokens == model.config.num_video_tokens
 
 
 @pytest.mark.parametrize("backbone", ["internvl", "qwen2_vl"])
 def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, backbone):
     """The vision encoder learns first (with the projector); the image-LLM's training then leaves it untouched
     and trains the projector and the LLM."""
-    recipe = load_recipe()
     args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone=backbone, vision_steps=3)
     generate_synthetic_video_qa(tmp_path / "data", num_train=4, num_validation=2, seed=0)
     processor = recipe.build_processor(args)
     model = recipe.build_image_llm(args, processor)
 
     names, labels = recipe.frame_attribute_labels(recipe.read_jsonl(tmp_path / "data" / "train_image_qa.jsonl"))
-    assert len(names) == 8 and labels.shape == (8, len(recipe.IMAGE_TYPES))
-    presence = labels[:, recipe.IMAGE_TYPES.index("presence")]
-    color = labels[:, recipe.IMAGE_TYPES.index("color")]
+    assert len(names) == 8 and labels.shape == (8, len(IMAGE_TYPES))
+    presence = labels[:, IMAGE_TYPES.index("presence")]
+    color = labels[:, IMAGE_TYPES.index("color")]
     assert ((presence == recipe.ANSWER_CHOICES["presence"].index("no")) == (color == -100)).all()
 
     def snapshot(module):
@@ -116,7 +113,7 @@ def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, bac
 
     encoder, llm = snapshot(recipe.vision_encoder(model)), snapshot(model.model.language_model)
     accuracy = recipe.pretrain_vision_encoder(args, model, processor, tmp_path / "data")
-    assert set(accuracy) == set(recipe.IMAGE_TYPES) and all(0 <= v <= 1 for v in accuracy.values())
+    assert set(accuracy) == set(IMAGE_TYPES) and all(0 <= v <= 1 for v in accuracy.values())
     assert any(not torch.equal(p, encoder[n]) for n, p in recipe.vision_encoder(model).named_parameters())
     assert all(torch.equal(p, llm[n]) for n, p in model.model.language_model.named_parameters())
 
@@ -144,7 +141,6 @@ def test_vision_pretraining_then_image_llm_with_the_encoder_frozen(tmp_path, bac
 def test_sampled_videos_are_kept_within_the_block_only(tmp_path, monkeypatch):
     """Inside `sampled_videos_kept` each file is decoded once and the batches are unchanged; outside it (and in what
     is saved) the processor is as before."""
-    recipe = load_recipe()
     args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone="internvl")
     generate_synthetic_video_qa(tmp_path / "data", num_train=2, num_validation=0, seed=0)
     processor = recipe.build_processor(args)
@@ -178,44 +174,112 @@ def test_frame_tokens_are_kept_while_the_vision_path_is_frozen(tmp_path, backbon
     """Inside `frame_tokens_kept` each video's frame tokens are computed once while the vision path is frozen (once
     per batch too: a video asked several questions), the loss is the same, and a trainable vision path is never
     served from what was kept."""
-    recipe = load_recipe()
     args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone=backbone)
     generate_synthetic_video_qa(tmp_path / "data", num_train=3, num_validation=0, seed=0)
     processor = recipe.build_processor(args)
-    model = LINVT_MODEL_CLASSES[backbone].from_backbone(
-        recipe.build_image_llm(args, processor), linvt_config=recipe.linvt_config(args),
-        video_token_id=processor.video_token_id,
-    )
+    model = recipe.convert_image_llm(args, recipe.build_image_llm(args, processor), processor)
     collator = recipe.video_collator(args, processor, tmp_path / "data")
     records = recipe.read_jsonl(tmp_path / "data" / "train_qa.jsonl")
     whole, part = collator(records), collator(records[:4])  # `part`: 4 questions of the first video, 4 copies of it
-    for module in model.vision_modules:
+    for module in model.vision_modules():
         module.requires_grad_(False)
     expected = [model(**batch).loss for batch in (whole, part)]
 
     computed = []
-    original = model.frame_tokens
+    original = model.model.frame_features
 
-    def counted(video_inputs):
-        tokens = original(video_inputs)
+    def counted(pixel_values_videos, video_grid_thw, frames_per_video):
+        tokens = original(pixel_values_videos, video_grid_thw, frames_per_video)
         computed.extend(t.shape[0] for t in tokens)
         return tokens
 
-    model.frame_tokens = counted
+    model.model.frame_features = counted
     with recipe.frame_tokens_kept(model):
         got = [model(**batch).loss for batch in (part, whole, whole)]
         assert len(computed) == 3  # the first video once from `part`, then only the two others from `whole`
-        for module in model.vision_modules:
+        for module in model.vision_modules():
             module.requires_grad_(True)
         model(**part)
         assert len(computed) == 3 + 4  # trainable vision path: every video of the batch computed again
     for loss, reference in zip(got, expected[::-1] + expected[:1]):
         torch.testing.assert_close(loss, reference, rtol=1e-5, atol=1e-6)
-    assert model.frame_tokens is counted  # the model is as before
+    assert model.model.frame_features is counted  # the model is as before
+
+
+def run_recipe_script(command: list[str], output_dir: Path) -> dict:
+    """`command` (a recipe command line without its options) run in a fresh process with `--smoke` into
+    `output_dir`; returns its results.json."""
+    argv = [sys.executable, *command, "--output-dir", str(output_dir), "--smoke"]
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| chance |" in result.stdout
+    return json.loads((output_dir / "results.json").read_text())
+
+
+def test_the_example_script_and_python_m_run_the_same_recipe(tmp_path):
+    """examples/mini_recipe.py is a thin command line of `linvt_hf.recipe`, as `python -m linvt_hf.recipe` is: the
+    same options give the same results (wall times apart) and the same final weights; each records how it ran."""
+    script = run_recipe_script(["examples/mini_recipe.py"], tmp_path / "a")
+    module = run_recipe_script(["-m", "linvt_hf.recipe"], tmp_path / "b")
+    assert script["command"] == f"python examples/mini_recipe.py --output-dir {tmp_path / 'a'} --smoke"
+    assert module["command"] == f"python -m linvt_hf.recipe --output-dir {tmp_path / 'b'} --smoke"
+    for results in (script, module):
+        for key in ("command", "wall_time_s", "model_size_bytes"):  # the model size counts a card naming the folder
+            results.pop(key)
+        results["arguments"].pop("output_dir")
+    assert script == module
+    weights = [(tmp_path / run / "final_model" / "model.safetensors").read_bytes() for run in ("a", "b")]
+    assert weights[0] == weights[1]
+
+
+def test_python_m_starts_again_with_passive_openmp_threads(monkeypatch):
+    """`python -m linvt_hf.recipe` imports torch (with `linvt_hf`) before its own code runs, too late to set
+    OMP_WAIT_POLICY for it: it starts again, same interpreter and command line, with the policy set; never when
+    the policy is already set (whatever its value)."""
+    calls = []
+    monkeypatch.setattr(os, "execve", lambda *call: calls.append(call))
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    passive_openmp_or_restart()
+    assert len(calls) == 1
+    executable, argv, env = calls[0]
+    assert executable == sys.executable and argv == sys.orig_argv and env["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    passive_openmp_or_restart()
+    assert len(calls) == 1
+
+
+def test_importing_linvt_hf_leaves_the_recipe_and_its_training_libraries_out():
+    code = "import sys, linvt_hf; print(sorted(m for m in ('linvt_hf.recipe', 'peft', 'datasets') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "[]"
+
+
+def test_the_recipe_without_its_training_libraries_says_what_to_install():
+    code = "import sys; sys.modules['datasets'] = None; import linvt_hf.recipe"  # None: as if not installed
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert "ImportError: linvt_hf.recipe needs datasets: pip install 'linvt-hf[train]'" in result.stderr
+
+
+def test_a_run_without_a_command_line_records_one_that_reproduces_its_settings():
+    """`run(args)` called from Python records `recipe_command(args)`: parsed again, it gives the same settings, a
+    smoke run's included (spelled out: `--smoke` would override those changed after it)."""
+    from transformers import HfArgumentParser
+
+    args = recipe.RecipeArguments(output_dir="/tmp/a b", smoke=True, backbone="qwen2_vl", text_qa=False)
+    args.vision_steps, args.stage2_lr = 7, 1e-4
+    command = recipe.recipe_command(args)
+    assert command.startswith("python -m linvt_hf.recipe --output_dir '/tmp/a b' --backbone qwen2_vl")
+    assert "--smoke" not in command
+    program, *options = shlex.split(command.removeprefix("python -m "))
+    assert program == "linvt_hf.recipe"
+    (parsed,) = HfArgumentParser(recipe.RecipeArguments).parse_args_into_dataclasses(args=options)
+    assert {**vars(parsed), "smoke": True} == vars(args)
+    assert recipe.recipe_command(recipe.RecipeArguments()) == "python -m linvt_hf.recipe"
 
 
 def test_unknown_backbone_is_refused():
-    recipe = load_recipe()
     with pytest.raises(ValueError, match="backbone must be one of"):
         recipe.RecipeArguments(backbone="llava")
     with pytest.raises(ValueError, match="stage2_image_share must be in"):
@@ -227,7 +291,6 @@ def test_unknown_backbone_is_refused():
 def test_picture_sets_take_their_share_of_the_single_image_phase(tmp_path):
     """`picture_set_share` of the first phase's samples are picture sets (seeded draw, no repeats); more than the data
     holds is refused with the counts."""
-    recipe = load_recipe()
     data = tmp_path / "data"
     generate_synthetic_video_qa(data, num_train=4, num_validation=0, seed=0)
     files = [str(data / "train_image_qa.jsonl"), str(recipe.write_language_data(data, text_qa=True))]
@@ -243,11 +306,12 @@ def test_picture_sets_take_their_share_of_the_single_image_phase(tmp_path):
         recipe.write_picture_set_share(args, data, files)
 
 
-def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_path):
+@pytest.mark.parametrize("backbone", ["internvl", "qwen2_vl"])
+def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_path, backbone):
     """Stage 2 with an `AccuracyProbe` every step trains the same weights, bit for bit, as without one, and the probe
-    holds one row of per-type accuracies per step."""
-    recipe = load_recipe()
-    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True)  # 2 stage-2 steps
+    holds one row of per-type accuracies per step. (Answering used to leave the tokenizer padding on the left, so the
+    steps after a probe trained on other batches: on Qwen2-VL, other weights.)"""
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone=backbone)  # 2 stage-2 steps
     data = tmp_path / "data"
     generate_synthetic_video_qa(data, num_train=4, num_validation=2, seed=0)
     processor = recipe.build_processor(args)
@@ -256,10 +320,7 @@ def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_
     items = recipe.video_items(recipe.read_jsonl(data / "validation_qa.jsonl"), data)
 
     def stage2(callbacks):
-        torch.manual_seed(1)
-        model = LINVT_MODEL_CLASSES[args.backbone].from_backbone(
-            copy.deepcopy(image_llm), linvt_config=recipe.linvt_config(args), video_token_id=processor.video_token_id
-        )
+        model = recipe.convert_image_llm(args, copy.deepcopy(image_llm), processor)
         return recipe.train_stage2(args, model, processor, data, callbacks=callbacks).state_dict()
 
     probe = recipe.AccuracyProbe(processor, items, every=1, batch_size=4)
@@ -272,10 +333,29 @@ def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_
         recipe.AccuracyProbe(processor, items, every=0, batch_size=4)
 
 
+def test_evaluating_leaves_the_padding_side_and_the_stages_pad_on_the_left(tmp_path):
+    """Answering pads its prompts on the left without changing the tokenizer (it used to set `padding_side="left"`
+    for good: what trained after an evaluation depended on whether one had run); the stages' collator pads on the left
+    whatever the tokenizer says, as every recipe run trained them."""
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone="qwen2_vl")
+    data = tmp_path / "data"
+    generate_synthetic_video_qa(data, num_train=2, num_validation=1, seed=0)
+    processor = recipe.build_processor(args)
+    side = processor.tokenizer.padding_side
+    items = recipe.image_items(recipe.read_jsonl(data / "validation_image_qa.jsonl")[:2], data)
+    recipe.evaluate(recipe.build_image_llm(args, processor), processor, items, 2, image_llm_only=True)
+    assert processor.tokenizer.padding_side == side == "right"
+
+    records = recipe.read_jsonl(data / "train_qa.jsonl")
+    pair = [min(records, key=lambda r: len(str(r))), max(records, key=lambda r: len(str(r)))]
+    batch = recipe.video_collator(args, processor, data)(pair)
+    mask = batch["attention_mask"]
+    assert not mask[:, -1].eq(0).any() and mask[:, 0].eq(0).any()  # padding at the start of the shorter row
+
+
 def test_an_image_llm_is_reloaded_with_the_tokenizer_it_was_trained_with(tmp_path, monkeypatch):
     """The synthetic vocabulary grows with the synthetic set, and a tokenizer built anew then numbers the words
     differently: a saved image-LLM comes back with its own tokenizer, and one saved without it is refused."""
-    recipe = load_recipe()
     args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True)
     processor = recipe.build_processor(args)
     model = recipe.build_image_llm(args, processor)
@@ -284,7 +364,9 @@ def test_an_image_llm_is_reloaded_with_the_tokenizer_it_was_trained_with(tmp_pat
     ids = processor.tokenizer(text)["input_ids"]
 
     vocabulary = recipe.synthetic_vocabulary
-    monkeypatch.setattr(recipe, "synthetic_vocabulary", lambda: ["reddish shapeless colour", *vocabulary()])
+    monkeypatch.setattr(
+        "linvt_hf.recipe.processor.synthetic_vocabulary", lambda: ["reddish shapeless colour", *vocabulary()]
+    )
     assert recipe.build_processor(args).tokenizer(text)["input_ids"] != ids  # a new tokenizer would misread it
     saved = recipe.image_llm_tokenizer(tmp_path / "image_llm")
     reloaded = recipe.build_processor(args, tokenizer=saved)
@@ -317,7 +399,6 @@ def test_demo_model_answers_synthetic_questions(demo_pipeline, tmp_path):
     vocabulary, and the model is right well above chance on the questions that only time answers (the direction
     of motion, growing or shrinking, appearing or disappearing; it does not count shots yet, see
     benchmarks/RESULTS.md), as on the single-frame ones."""
-    recipe = load_recipe()
     files = generate_synthetic_video_qa(tmp_path, num_train=0, num_validation=24, seed=12345)
     records = [json.loads(line) for line in open(files["validation_qa"])]
     right: dict[str, list[bool]] = {}

@@ -6,9 +6,10 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from linvt_hf import LinearVideoTokenizer, LinVTConfig
-from linvt_hf.modeling.tokenizer.mtp import window_groups
-from linvt_hf.modeling.tokenizer.tta import shot_clock
+from linvt_hf import LinVTConfig
+from linvt_hf.modeling.video_tokenizer import VideoTokenizer, build_video_tokenizer, video_tokenizer_class
+from linvt_hf.modeling.video_tokenizer.mtp import window_groups
+from linvt_hf.modeling.video_tokenizer.temporal_prior import shot_clock
 
 D = 24
 
@@ -21,9 +22,9 @@ def tiny_config(**overrides) -> LinVTConfig:
     return LinVTConfig(**settings)
 
 
-def build(seed: int = 0, input_size: int = D, **overrides) -> LinearVideoTokenizer:
+def build(seed: int = 0, input_size: int = D, **overrides) -> VideoTokenizer:
     torch.manual_seed(seed)
-    return LinearVideoTokenizer(tiny_config(**overrides), input_size=input_size).eval()
+    return build_video_tokenizer(tiny_config(**overrides), input_size=input_size).eval()
 
 
 LINEAR_VARIANTS = [
@@ -39,7 +40,7 @@ LINEAR_VARIANTS = [
     dict(use_tta=False),
     dict(use_svr=False),
     dict(use_svr=False, use_tta=False),
-    dict(tokenizer_type="avg"),
+    dict(video_tokenizer_type="avg"),
 ]
 
 
@@ -74,7 +75,7 @@ def test_top_k_smaller_than_the_video_keeps_linearity_and_only_selected_tokens()
 def test_min_tokens_per_frame_gives_every_frame_its_share_whatever_the_scores_favour():
     """Scores that prefer the first frames (as a barely trained score head's time trend does) take the whole global
     budget there; `min_tokens_per_frame` m still keeps min(m, k // T') tokens of every valid frame, its best ones."""
-    from linvt_hf.modeling.tokenizer.svr import select_top_k
+    from linvt_hf.modeling.video_tokenizer.svr import select_top_k
 
     scores = torch.randn(2, 5, 8)
     scores[:, :2] += 100.0  # frames 0 and 1 outrank everything
@@ -117,12 +118,12 @@ def test_llama_vid_is_exempt_from_linearity():
     not a convex combination of input tokens once those layers move away from their identity initialisation. That
     is what the paper's linearity principle argues against; the baseline exists to measure it."""
     t, n = 2, 4
-    tokenizer = build(input_size=t * n, tokenizer_type="llama_vid")
+    tokenizer = build(input_size=t * n, video_tokenizer_type="llama_vid")
     one_hot = torch.eye(t * n).reshape(1, t, n, t * n)
     fresh = tokenizer(one_hot, text_embeds=torch.randn(1, 3, t * n)).video_tokens[0]
     torch.testing.assert_close(fresh.sum(-1), torch.ones(fresh.shape[0]), atol=1e-5, rtol=0)  # identity init
     with torch.no_grad():
-        tokenizer.baseline.content_proj.weight.add_(0.3 * torch.randn_like(tokenizer.baseline.content_proj.weight))
+        tokenizer.content_proj.weight.add_(0.3 * torch.randn_like(tokenizer.content_proj.weight))
     trained = tokenizer(one_hot, text_embeds=torch.randn(1, 3, t * n)).video_tokens[0]
     assert (trained.sum(-1) - 1).abs().max() > 1e-3
     assert trained.shape == (t * 2, t * n)
@@ -133,11 +134,11 @@ def test_gradient_reaches_score_head_queries_and_text():
     x = torch.randn(2, 4, 6, D)
     out = tokenizer(x, text_embeds=torch.randn(2, 3, D))
     (out.video_tokens * torch.randn_like(out.video_tokens)).sum().backward()
-    assert tokenizer.scorer.score_head.weight.grad.abs().sum() > 0
-    assert tokenizer.scorer.layers[0].temporal_attn.q_proj.weight.grad.abs().sum() > 0
-    for aggregator in tokenizer.aggregators:
-        assert aggregator.queries.grad.abs().sum() > 0
-    assert tokenizer.text.proj.weight.grad.abs().sum() > 0
+    assert tokenizer.svr.score_head.weight.grad.abs().sum() > 0
+    assert tokenizer.svr.layers[0].temporal_attn.q_proj.weight.grad.abs().sum() > 0
+    for query_set in tokenizer.tta.query_sets:
+        assert query_set.queries.grad.abs().sum() > 0
+    assert tokenizer.tta.text.proj.weight.grad.abs().sum() > 0
 
 
 def test_padding_frames_are_never_selected():
@@ -155,7 +156,7 @@ def test_padding_frames_are_never_selected():
     assert torch.isinf(out.significance_scores[1, 3:]).all()
 
 
-@pytest.mark.parametrize("variant", [dict(), dict(multiscale="multi_b"), dict(tokenizer_type="avg"), dict(tokenizer_type="llama_vid")])
+@pytest.mark.parametrize("variant", [dict(), dict(multiscale="multi_b"), dict(video_tokenizer_type="avg"), dict(video_tokenizer_type="llama_vid")])
 def test_batch_of_videos_of_different_lengths_equals_one_by_one(variant):
     tokenizer = build(top_k_tokens=12, **variant)
     long, short = torch.randn(1, 5, 6, D), torch.randn(1, 3, 6, D)
@@ -198,7 +199,7 @@ def test_runs_without_text_and_without_text_condition():
     with_text = build()
     assert torch.isfinite(with_text(x).video_tokens).all()
     no_condition = build(text_condition=False)
-    assert no_condition.text is None
+    assert no_condition.tta.text is None
     a = no_condition(x, text_embeds=torch.randn(1, 3, D)).video_tokens
     b = no_condition(x).video_tokens
     torch.testing.assert_close(a, b)
@@ -274,11 +275,13 @@ def test_mtp_windows_stay_inside_a_shot_and_are_shifted():
 
 
 def test_baseline_token_counts_follow_the_config():
-    config = tiny_config(tokenizer_type="llama_vid", llama_vid_content_tokens=2)
-    assert config.num_output_tokens(5) == 15
-    assert tiny_config(tokenizer_type="avg").num_output_tokens(5) == 5
-    assert tiny_config().num_output_tokens(5) == 14
-    out = build(tokenizer_type="llama_vid", llama_vid_content_tokens=2)(torch.randn(1, 5, 4, D))
+    config = tiny_config(video_tokenizer_type="llama_vid", llama_vid_content_tokens=2)
+    assert video_tokenizer_class(config).num_output_tokens(config, 5) == 15
+    config = tiny_config(video_tokenizer_type="avg")
+    assert video_tokenizer_class(config).num_output_tokens(config, 5) == 5
+    config = tiny_config()
+    assert video_tokenizer_class(config).num_output_tokens(config, 5) == 14
+    out = build(video_tokenizer_type="llama_vid", llama_vid_content_tokens=2)(torch.randn(1, 5, 4, D))
     assert out.video_tokens.shape == (1, 15, D)
 
 
@@ -288,7 +291,7 @@ def test_default_config_matches_the_paper_and_its_size():
     assert (config.top_k_tokens, config.num_queries, config.multiscale, config.text_condition) == (2048, [64, 32, 16], "multi_c", True)
     assert config.num_video_tokens == 112
     with torch.device("meta"):
-        tokenizer = LinearVideoTokenizer(config, input_size=3584)  # Qwen2-VL-7B's width
+        tokenizer = build_video_tokenizer(config, input_size=3584)  # Qwen2-VL-7B's width
     millions = sum(p.numel() for p in tokenizer.parameters()) / 1e6
     assert 240 < millions < 280  # the paper: "its number of parameters is 267M"
 
@@ -304,7 +307,7 @@ def test_config_round_trip(tmp_path):
     "overrides, message",
     [
         (dict(multiscale="multi_d"), "multiscale"),
-        (dict(tokenizer_type="qformer"), "tokenizer_type"),
+        (dict(video_tokenizer_type="qformer"), "video_tokenizer_type"),
         (dict(hidden_size=30), "divisible"),
         (dict(num_queries=[8, 4], pooling_windows=[1, 2, 4]), "pooling_windows"),
         (dict(top_k_tokens=0), "top_k_tokens"),
@@ -354,9 +357,9 @@ def test_gradient_checkpointing_gives_the_same_gradients():
     grads = []
     for checkpointing in (False, True):
         tokenizer = build(seed=5).train()
-        tokenizer.scorer.gradient_checkpointing = checkpointing
+        tokenizer.svr.gradient_checkpointing = checkpointing
         tokenizer(x).video_tokens.pow(2).sum().backward()
-        grads.append(tokenizer.scorer.layers[0].spatial_attn.q_proj.weight.grad.clone())
+        grads.append(tokenizer.svr.layers[0].spatial_attn.q_proj.weight.grad.clone())
     torch.testing.assert_close(grads[0], grads[1])
 
 
@@ -379,7 +382,7 @@ def test_temporal_prior_puts_each_query_set_in_temporal_order(multiscale):
         assert block[0] < t / size and block[-1] > t - 1 - t / size
         start += size
     out.video_tokens.sum().backward()
-    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.aggregators)
+    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.tta.query_sets)
 
 
 def test_shot_clock_gives_every_shot_an_equal_share_skipping_padding():
@@ -418,7 +421,7 @@ def test_shot_clock_prior_lines_the_queries_up_with_the_shots(clock, expected):
     frame_weights = out.video_tokens[0].reshape(-1, t, n).sum(-1)  # [8, T]
     assert (frame_weights[:, 10:].sum(-1) > 0.5).tolist() == expected
     out.video_tokens.sum().backward()
-    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.aggregators)
+    assert all(a.temporal_prior.strength.grad is not None for a in tokenizer.tta.query_sets)
 
 
 @pytest.mark.parametrize(
@@ -443,11 +446,11 @@ def test_temporal_prior_clock_list_survives_saving(tmp_path):
 
 def test_temporal_prior_off_by_default_and_its_strength_survives_init_and_saving(tmp_path):
     assert LinVTConfig().temporal_prior == 0.0
-    assert all(a.temporal_prior is None for a in build().aggregators)
+    assert all(a.temporal_prior is None for a in build().tta.query_sets)
     tokenizer = build(temporal_prior=2.5)
-    assert [a.temporal_prior.strength.item() for a in tokenizer.aggregators] == [2.5, 2.5, 2.5]
+    assert [a.temporal_prior.strength.item() for a in tokenizer.tta.query_sets] == [2.5, 2.5, 2.5]
     save_file(tokenizer.state_dict(), tmp_path / "t.safetensors")
-    assert "aggregators.0.temporal_prior.strength" in load_file(tmp_path / "t.safetensors")
+    assert "tta.query_sets.0.temporal_prior.strength" in load_file(tmp_path / "t.safetensors")
 
 
 def test_svr_only_pools_selected_tokens_in_consecutive_segments_and_trains_the_scorer():
@@ -455,7 +458,7 @@ def test_svr_only_pools_selected_tokens_in_consecutive_segments_and_trains_the_s
     and the score head still gets gradient through the sigmoid-score weights."""
     t, n = 6, 4
     tokenizer = build(input_size=t * n, top_k_tokens=12, use_tta=False).train()
-    assert len(tokenizer.aggregators) == 0 and tokenizer.text is None
+    assert tokenizer.tta is None
     out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), output_aggregation_weights=True)
     weights = out.aggregation_weights[0]  # [Q, K] over the 12 selected tokens, in temporal order
     assert out.video_tokens.shape == (1, 14, t * n)
@@ -463,12 +466,12 @@ def test_svr_only_pools_selected_tokens_in_consecutive_segments_and_trains_the_s
         support = row.nonzero().flatten()
         assert torch.equal(support, torch.arange(int(support[0]), int(support[-1]) + 1))
     out.video_tokens.pow(2).sum().backward()
-    assert tokenizer.scorer.score_head.weight.grad.abs().sum() > 0
+    assert tokenizer.svr.score_head.weight.grad.abs().sum() > 0
 
 
 def test_tta_only_keeps_every_token_and_refines_nothing():
     t, n = 5, 4
     tokenizer = build(input_size=t * n, top_k_tokens=3, use_svr=False)
-    assert len(tokenizer.scorer.layers) == 0
+    assert len(tokenizer.svr.layers) == 0
     out = tokenizer(torch.eye(t * n).reshape(1, t, n, t * n), text_embeds=torch.randn(1, 3, t * n))
     assert bool(out.selected_mask.all()) and out.selected_mask.shape[1] == t * n  # top_k_tokens is not applied

@@ -15,7 +15,8 @@ import torch
 from transformers import TrainerCallback, TrainingArguments
 
 from linvt_hf.data import generate_synthetic_video_qa
-from linvt_hf.testing.tiny_models import TINY_LINVT, make_tiny
+from linvt_hf.testing import make_tiny_processor
+from linvt_hf.testing.tiny_models import TINY_LINVT, make_tiny, tiny_image_llm_config
 from linvt_hf.training import (
     IGNORE_INDEX,
     LinVTTrainer,
@@ -251,7 +252,7 @@ def test_stage1_freezes_all_but_linvt_and_trains_with_both_terms(data_dir, tmp_p
     model, processor = make_tiny("qwen2_vl")
     prepare_stage1(model)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
-    assert trainable == {name for name, _ in model.named_parameters() if name.startswith("linvt.")} | {"video_text_logit_scale"}
+    assert trainable == {name for name, _ in model.named_parameters() if name.startswith("model.video_tokenizer.")} | {"video_text_logit_scale"}
     frozen_before = {n: p.detach().clone() for n, p in model.named_parameters() if not p.requires_grad}
 
     files = [str(data_dir / "train_captions.jsonl"), str(data_dir / "extra.jsonl")]
@@ -274,14 +275,14 @@ def test_stage1_freezes_all_but_linvt_and_trains_with_both_terms(data_dir, tmp_p
 def test_trainer_skips_an_unreadable_batch(data_dir, tmp_path):
     model, processor = make_tiny("qwen2_vl")
     prepare_stage1(model)
-    before = [p.detach().clone() for p in model.linvt.parameters()]
+    before = [p.detach().clone() for p in model.video_tokenizer.parameters()]
     dataset = load_video_instruction_data(str(data_dir / "extra.jsonl")).select([2, 3])
     args = _args(tmp_path, max_steps=1, train_sampling_strategy="sequential")
     trainer = LinVTTrainer(model=model, args=args, train_dataset=dataset, data_collator=_collator(processor, data_dir))
     trainer.train()
     log = next(log for log in trainer.state.log_history if "loss" in log)
     assert log["loss"] == 0 and log["num_skipped_samples"] == 2
-    assert all(torch.equal(a, b) for a, b in zip(before, model.linvt.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(before, model.video_tokenizer.parameters()))
 
 
 # ------------------------------------------------------------------------------------------------ stage 2
@@ -301,11 +302,11 @@ def test_stage2_lora_on_llm_only_save_and_merge(data_dir, tmp_path, backbone):
     base = peft_model.get_base_model()
     lora_modules = {name for name, module in base.named_modules() if hasattr(module, "lora_A")}
     assert lora_modules == llm_linears and lora_modules
-    assert all(name.startswith("image_llm.model.language_model.") for name in lora_modules)
+    assert all(name.startswith("model.language_model.") for name in lora_modules)
     for name, parameter in peft_model.named_parameters():
-        expected = "lora_" in name or ".linvt.modules_to_save." in name
+        expected = "lora_" in name or ".video_tokenizer.modules_to_save." in name
         assert parameter.requires_grad == expected, name
-    for module in base.vision_modules:
+    for module in base.vision_modules():
         assert not any(p.requires_grad for p in module.parameters())
 
     records = _records(data_dir)
@@ -414,10 +415,12 @@ def test_two_processes_match_one_on_the_same_global_batch(data_dir, tmp_path):
 
 # ------------------------------------------------------------------------------------------------ examples
 def test_example_scripts_run_both_stages(data_dir, tmp_path):
-    model, processor = make_tiny("qwen2_vl")
+    from transformers import Qwen2VLForConditionalGeneration
+
+    processor = make_tiny_processor("qwen2_vl")
     backbone = tmp_path / "image_llm"
-    model.image_llm.save_pretrained(backbone)
-    processor.backbone_processor.save_pretrained(backbone)
+    Qwen2VLForConditionalGeneration(tiny_image_llm_config("qwen2_vl")).save_pretrained(backbone)
+    processor.save_pretrained(backbone)
     linvt = json.dumps({k: v for k, v in TINY_LINVT.items()})
     common = [
         "--video_root", str(data_dir), "--num_frames", "4", "--shot_detector", "none", "--max_steps", "2",
@@ -426,7 +429,7 @@ def test_example_scripts_run_both_stages(data_dir, tmp_path):
     ]
     stage1 = subprocess.run(
         [sys.executable, str(ROOT / "examples" / "train_stage1.py"), "--model_name_or_path", str(backbone),
-         "--linvt_config", linvt, "--train_files", str(data_dir / "train_captions.jsonl"), "--output_dir",
+         "--video_tokenizer_config", linvt, "--train_files", str(data_dir / "train_captions.jsonl"), "--output_dir",
          str(tmp_path / "stage1"), *common],
         capture_output=True, text=True, timeout=300,
     )

@@ -1,5 +1,6 @@
 """Regressions of the training code: the contrastive temperature left trainable and unused, the auxiliary losses
-logged after resuming, `<image>` marking a video, records given as a Dataset or a list, malformed JSONL lines."""
+logged after resuming, `<image>` marking a video, records given as a Dataset or a list, malformed JSONL lines, the
+collator's padding side."""
 
 from __future__ import annotations
 
@@ -298,3 +299,55 @@ def test_example_scripts_expose_skip_malformed_lines(tmp_path, monkeypatch):
         common.build_data(strict, processor)
     train, evaluation, _ = common.build_data(lenient, processor)
     assert train["id"][:] == ["q0", "q1"] and evaluation is None
+
+
+def test_the_collator_pads_on_its_own_side_whatever_the_tokenizer_says(data_dir):
+    """`padding_side` pads every batch (and truncates) on that side: batched generation sets the tokenizer to the
+    left, and a collator that read the tokenizer's side then trained on other batches after each evaluation."""
+    _, processor = make_tiny("qwen2_vl")
+    records = [json.loads(line) for line in (data_dir / "train_qa.jsonl").read_text().splitlines()]
+    pair = [min(records, key=lambda r: len(str(r))), max(records, key=lambda r: len(str(r)))]
+    for tokenizer_side in ("left", "right"):
+        processor.tokenizer.padding_side = tokenizer_side
+        for side, pads in (("left", 0), ("right", -1)):
+            collator = VideoInstructionCollator(
+                processor, video_root=data_dir, num_frames=4, shot_detector="none", padding_side=side
+            )
+            batch = collator(pair)
+            assert batch["attention_mask"][:, pads].eq(0).any(), (tokenizer_side, side)
+            short = batch["attention_mask"][0].bool()
+            assert batch["labels"][0][~short].eq(IGNORE_INDEX).all()
+            assert processor.tokenizer.padding_side == tokenizer_side  # the tokenizer is left as it was
+    with pytest.raises(ValueError, match="padding_side must be 'left', 'right' or None, got 'middle'"):
+        VideoInstructionCollator(processor, padding_side="middle")
+
+
+def test_ddp_stage1_with_a_batch_without_video_on_one_process(tmp_path):
+    """2 gloo processes, stage 1 with the contrastive term, one sample per process per step: at each step one
+    process has a captioned video and the other a text-only sample. Both processes must run the same collectives
+    (forward and backward), or training hangs."""
+    turns = [{"from": "human", "value": "Say it."}, {"from": "gpt", "value": "A red circle."}]
+    text = {"id": "text", "conversations": turns}
+    generate_synthetic_video_qa(tmp_path / "data", num_train=2, num_validation=0, seed=0)
+    captions = [json.loads(line) for line in (tmp_path / "data" / "train_captions.jsonl").read_text().splitlines()]
+    # The worker reads train_captions then train_qa: the samples are caption, text, caption, text.
+    for name, rows in (("train_captions.jsonl", [captions[0], text]), ("train_qa.jsonl", [captions[1], text])):
+        _write_jsonl(tmp_path / "data" / name, [json.dumps(row) for row in rows])
+    worker = ROOT / "tests" / "training_worker.py"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false"}
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_free_port()),
+        str(worker), "--data", str(tmp_path / "data"), "--steps", "2", "--batch-size", "1",
+        "--out", str(tmp_path / "two.json"), "--output-dir", str(tmp_path / "two"),
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _, stderr = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        process.terminate()  # torchrun ends its workers on SIGTERM
+        process.communicate(timeout=60)
+        pytest.fail("two processes, one of them without a video: training hung")
+    assert process.returncode == 0, stderr[-3000:]
+    report = json.loads((tmp_path / "two.json").read_text())
+    logs = [log for log in report["log_history"] if "loss" in log]
+    assert report["world_size"] == 2 and [log["step"] for log in logs] == [1, 2]

@@ -13,7 +13,6 @@ import pathlib
 
 import pytest
 import transformers
-from transformers import PreTrainedConfig, Qwen2VLConfig
 
 from linvt_hf import upstream
 from linvt_hf.processing.video_processor import LinVTVideoProcessor
@@ -42,17 +41,10 @@ def test_overridden_private_hooks_still_exist_with_our_parameters(owner, hook, p
 
 def test_overridden_hooks_are_still_called_by_transformers():
     """The hooks are only worth overriding while transformers' public methods call them."""
-    from transformers.generation.utils import GenerationMixin
     from transformers.processing_utils import ProcessorMixin
 
-    callers = {
-        (ProcessorMixin, "apply_chat_template"): "_multimodal_inputs_from_conversations",
-        (GenerationMixin, "generate"): "_validate_model_kwargs",
-    }
-    for (owner, public), hook in callers.items():
-        assert hook in inspect.getsource(getattr(owner, public)), f"{owner.__name__}.{public} no longer calls {hook}"
-    source = inspect.getsource(GenerationMixin)
-    assert "_prepare_position_ids_for_generation(" in source, "generate no longer builds positions through the hook"
+    source = inspect.getsource(ProcessorMixin.apply_chat_template)
+    assert "_multimodal_inputs_from_conversations" in source, "apply_chat_template no longer collects media this way"
 
 
 def test_merge_processor_kwargs_splits_by_modality():
@@ -87,14 +79,32 @@ def test_check_video_processor_argument_refuses_other_types():
         upstream.check_video_processor_argument(processor, "video_processor", processor.image_processor)
 
 
-def test_config_implementation_attributes():
-    config = Qwen2VLConfig(attn_implementation="eager")
-    kept = upstream.implementations([config, config.text_config, config.vision_config])
-    assert {attn for _, attn, _ in kept} == {"eager"}, "PreTrainedConfig no longer keeps _attn_implementation_internal"
-    config.text_config._attn_implementation_internal = "sdpa"
-    upstream.restore_implementations(kept)
-    assert config.text_config._attn_implementation == "eager"
-    assert upstream.explicit_attn_implementation(PreTrainedConfig()) is None
+def test_legacy_renamings_load_old_layouts_and_are_not_written_by_fresh_saves(tmp_path):
+    """linvt-hf 0.1's weight names are registered under transformers' "legacy" conversion mapping: applied at load,
+    after a model's own renames, and not written back when a model built from scratch is saved."""
+    from safetensors import safe_open
+    from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+
+    from linvt_hf.testing import make_tiny
+
+    legacy = get_checkpoint_conversion_mapping(upstream.LEGACY_MAPPING_KEY)
+    assert legacy is not None, 'transformers no longer has a "legacy" conversion mapping'
+    patterns = {p for t in legacy for p in t.source_patterns}
+    assert r"^linvt\." in patterns and r"^image_llm\.model\." in patterns
+    model, _ = make_tiny("qwen2_vl")
+    model.save_pretrained(tmp_path)
+    with safe_open(tmp_path / "model.safetensors", "pt") as weights:
+        keys = list(weights.keys())
+    assert any(k.startswith("model.video_tokenizer.") for k in keys)
+    assert not any(k.startswith(("linvt.", "image_llm.")) for k in keys), "a fresh model was saved in 0.1's layout"
+
+
+def test_register_legacy_renamings_is_idempotent():
+    from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+
+    before = len(get_checkpoint_conversion_mapping(upstream.LEGACY_MAPPING_KEY))
+    upstream.register_legacy_renamings({r"^linvt\.": "model.video_tokenizer."})
+    assert len(get_checkpoint_conversion_mapping(upstream.LEGACY_MAPPING_KEY)) == before
 
 
 def test_no_private_transformers_api_outside_upstream():
@@ -102,7 +112,8 @@ def test_no_private_transformers_api_outside_upstream():
     hooks = {hook for hooks in upstream.OVERRIDDEN_PRIVATE_HOOKS.values() for hook in hooks}
     private_calls = {"_merge_kwargs", "_process_images", "_check_special_mm_tokens", "_upload_modified_files",
                      "_get_files_timestamps", "_attn_implementation_internal", "_experts_implementation_internal",
-                     "_prepare_generate_kwargs"}
+                     "_prepare_generate_kwargs", "_prepare_position_ids_for_generation", "_validate_model_kwargs",
+                     "_resolve_subprocessors", "_get_arguments_from_pretrained"}
     found = []
     for path in PACKAGE.rglob("*.py"):
         if path.name == "upstream.py":

@@ -9,6 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
+from linvt_hf import FAMILIES
 from linvt_hf.processing import video_processor as vp
 from linvt_hf.processing.video_processor import (
     LinVTVideoProcessor,
@@ -17,7 +18,6 @@ from linvt_hf.processing.video_processor import (
     split_video_spec,
 )
 from linvt_hf.testing import BACKBONES, make_tiny_image_processor
-
 
 VIDEOS = Path(__file__).parent / "data" / "videos"
 BUNNY = str(VIDEOS / "bigbuckbunny.mp4")  # 132 frames, 25 fps, 1280x720
@@ -30,7 +30,13 @@ def _frames(num: int, height: int = 36, width: int = 48, seed: int = 0) -> np.nd
 
 def _processor(backbone: str, **kwargs) -> LinVTVideoProcessor:
     options = {"num_frames": 8, "fps": None, "min_frames": 1, "shot_detector": "none", **kwargs}
-    return LinVTVideoProcessor.from_image_processor(make_tiny_image_processor(backbone), backbone, **options)
+    layout = FAMILIES[backbone].processor_class.frame_layout
+    return LinVTVideoProcessor.from_image_processor(make_tiny_image_processor(backbone), layout, **options)
+
+
+def _steps(out) -> list[int]:
+    """Time steps of each video (frames, or Qwen's temporal patches)."""
+    return out["video_frame_mask"].sum(1).tolist()
 
 
 # ------------------------------------------------------------------------------------------------ input forms
@@ -73,26 +79,26 @@ def test_clip_ids_renumbered_in_order():
 
 def test_num_frames_and_fps_sampling_on_real_video():
     processor = _processor("internvl")
-    out = processor(BUNNY, return_tensors="pt")
-    assert out["video_num_frames"].tolist() == [8]
+    out = processor(BUNNY, return_metadata=True, return_tensors="pt")
+    assert _steps(out) == [8]
     indices = out["video_frame_indices"][0]
     assert torch.all(indices[1:] > indices[:-1])
     # Constant 25 fps: frame i is shown at i / 25 s.
     torch.testing.assert_close(out["video_timestamps"][0], indices.float() / 25, atol=1e-4, rtol=0)
 
     by_rate = processor(BUNNY, num_frames=None, fps=1.0, min_frames=1, return_tensors="pt")
-    assert by_rate["video_num_frames"].tolist() == [5]  # round(132 / 25 * 1)
+    assert _steps(by_rate) == [5]  # round(132 / 25 * 1)
     clamped = processor(BUNNY, num_frames=None, fps=1.0, min_frames=7, return_tensors="pt")
-    assert clamped["video_num_frames"].tolist() == [7]
+    assert _steps(clamped) == [7]
 
 
 def test_array_without_frame_rate_is_timed_by_index():
     processor = _processor("llava_onevision", num_frames=None, fps=1.0, max_frames=4)
-    out = processor(_frames(10), return_tensors="pt")
+    out = processor(_frames(10), return_metadata=True, return_tensors="pt")
     # No frame rate: fps sampling is impossible, so every frame is kept, clamped to max_frames.
-    assert out["video_num_frames"].tolist() == [4]
+    assert _steps(out) == [4]
     torch.testing.assert_close(out["video_timestamps"][0], out["video_frame_indices"][0].float())
-    hinted = processor({"video": _frames(10), "fps_hint": 5.0, "num_frames": 2}, return_tensors="pt")
+    hinted = processor({"video": _frames(10), "fps_hint": 5.0, "num_frames": 2}, return_metadata=True, return_tensors="pt")
     torch.testing.assert_close(hinted["video_timestamps"][0], hinted["video_frame_indices"][0].float() / 5)
 
 
@@ -119,7 +125,7 @@ def test_real_histogram_detector_finds_the_cut(tmp_path):
     video_factory = pytest.importorskip("video_factory")
     path = tmp_path / "cut.mp4"
     video_factory.make_video(path, num_frames=40, size=(48, 64), fps=10, cuts=[20])
-    out = _processor("internvl", num_frames=6, shot_detector="histogram")(str(path), return_tensors="pt")
+    out = _processor("internvl", num_frames=6, shot_detector="histogram")(str(path), return_metadata=True, return_tensors="pt")
     clips = out["video_clip_ids"][0]
     indices = out["video_frame_indices"][0]
     assert clips.tolist() == (indices >= 20).long().tolist()
@@ -152,8 +158,8 @@ def test_qwen_temporal_patch_of_a_still_frame_is_the_image_patches(backbone):
 
 
 def test_qwen_odd_frame_count_repeats_last_frame():
-    out = _processor("qwen2_vl", num_frames=5)(BUNNY, return_tensors="pt")
-    assert out["video_num_frames"].tolist() == [3]
+    out = _processor("qwen2_vl", num_frames=5)(BUNNY, return_metadata=True, return_tensors="pt")
+    assert _steps(out) == [3]
     assert out["video_grid_thw"][0, 0].item() == 3
     pairs = out["video_temporal_patch_frame_indices"][0]
     assert pairs[-1, 0] == pairs[-1, 1]
@@ -167,7 +173,7 @@ def test_qwen_odd_frame_count_repeats_last_frame():
 
 def test_qwen_pairs_never_straddle_a_shot():
     video = {"video": _frames(20), "shots": [(0, 7), (7, 20)], "num_frames": 7}
-    out = _processor("qwen2_vl")(video, return_tensors="pt")
+    out = _processor("qwen2_vl")(video, return_metadata=True, return_tensors="pt")
     pairs = out["video_temporal_patch_frame_indices"][0]
     shot_of = (pairs >= 7).long()
     assert torch.all(shot_of[:, 0] == shot_of[:, 1])
@@ -176,13 +182,33 @@ def test_qwen_pairs_never_straddle_a_shot():
 
 def test_batch_metadata_padding():
     processor = _processor("internvl")
-    out = processor([{"video": BUNNY, "num_frames": 3}, {"video": CARPHONE, "num_frames": 6}], return_tensors="pt")
-    assert out["video_num_frames"].tolist() == [3, 6]
+    out = processor(
+        [{"video": BUNNY, "num_frames": 3}, {"video": CARPHONE, "num_frames": 6}], return_metadata=True, return_tensors="pt"
+    )
+    assert _steps(out) == [3, 6]
     assert out["pixel_values_videos"].shape[0] == 9
     assert out["video_frame_mask"].tolist() == [[True] * 3 + [False] * 3, [True] * 6]
     assert out["video_frame_indices"][0, 3:].tolist() == [-1, -1, -1]
     assert out["video_timestamps"][0, 3:].tolist() == [0.0, 0.0, 0.0]
     assert out["video_clip_ids"].dtype == torch.int64 and out["video_timestamps"].dtype == torch.float32
+    plain = processor([{"video": BUNNY, "num_frames": 3}, {"video": CARPHONE, "num_frames": 6}], return_tensors="pt")
+    assert set(plain) == {"pixel_values_videos", "video_frame_mask", "video_clip_ids"}  # metadata only when asked
+
+
+def test_sampling_defaults_of_every_video_option():
+    """`start`, `end`, `shots` and `fps_hint` are processor defaults too (the other options always were); a video's
+    spec wins over them."""
+    processor = _processor("internvl", num_frames=4, start=2.0, end=4.0, shots=[(0, 80), (80, 132)])
+    out = processor(BUNNY, return_metadata=True, return_tensors="pt")
+    timestamps = out["video_timestamps"][0]
+    assert bool((timestamps >= 2.0).all()) and bool((timestamps <= 4.0).all())
+    assert out["video_clip_ids"][0].tolist() == (out["video_frame_indices"][0] >= 80).long().tolist()
+    whole = processor({"video": BUNNY, "start": 0.0, "end": 5.28}, return_metadata=True)
+    assert whole["video_timestamps"][0, 0] < 2.0
+    reloaded = LinVTVideoProcessor.from_dict(processor.to_dict())
+    assert (reloaded.start, reloaded.end, reloaded.shots) == (2.0, 4.0, [[0, 80], [80, 132]])
+    hinted = _processor("internvl", num_frames=2, fps_hint=5.0)(_frames(10), return_metadata=True, return_tensors="pt")
+    torch.testing.assert_close(hinted["video_timestamps"][0], hinted["video_frame_indices"][0].float() / 5)
 
 
 def test_missing_file():
@@ -204,7 +230,7 @@ def test_dict_round_trip_and_copied_parameters():
 @pytest.mark.parametrize("backbone", BACKBONES)
 def test_every_family_builds(backbone):
     out = _processor(backbone, num_frames=2)(_frames(4), return_tensors="pt")
-    assert out["video_num_frames"].tolist() == [1 if backbone.startswith("qwen") else 2]
+    assert _steps(out) == [1 if backbone.startswith("qwen") else 2]
 
 
 def test_explicit_num_frames_is_not_capped_by_the_default_max_frames():

@@ -61,7 +61,7 @@ def main() -> None:
     )
     trainer.train()
     if trainer.is_world_process_zero():
-        weights = torch.cat([p.detach().flatten() for p in model.linvt.parameters()])
+        weights = torch.cat([p.detach().flatten() for p in model.video_tokenizer.parameters()])
         result = {
             "world_size": args.world_size,
             "log_history": trainer.state.log_history,

@@ -3,25 +3,46 @@
 Importing the package registers its classes with transformers' Auto classes.
 """
 
+from . import assets  # noqa: F401  (linvt_hf.assets.demo_model_path(), as the demo model card writes it)
+from .assets import demo_model_path
+from .family import FAMILIES, LinVTFamily, family_of, register_family
 from .modeling import (
+    AverageVideoTokenizer,
     LinearVideoTokenizer,
     LinearVideoTokenizerOutput,
+    LinVTCausalLMOutputWithPast,
     LinVTConfig,
     LinVTForConditionalGeneration,
     LinVTImageLLMConfig,
     LinVTInternVLConfig,
     LinVTInternVLForConditionalGeneration,
+    LinVTInternVLModel,
     LinVTLlavaOnevisionConfig,
     LinVTLlavaOnevisionForConditionalGeneration,
+    LinVTLlavaOnevisionModel,
+    LinVTModel,
     LinVTQwen2_5_VLConfig,
     LinVTQwen2_5_VLForConditionalGeneration,
+    LinVTQwen2_5_VLModel,
     LinVTQwen2VLConfig,
     LinVTQwen2VLForConditionalGeneration,
+    LinVTQwen2VLModel,
+    LinVTVideoFeatures,
+    LlamaVidVideoTokenizer,
+    VideoTokenizer,
+    build_video_tokenizer,
+    register_video_tokenizer,
 )
 from .processing import (
     AutoShot,
     DecodedVideo,
+    LinVTInternVLProcessor,
+    LinVTLlavaOnevisionProcessor,
     LinVTProcessor,
+    LinVTProcessorMixin,
+    LinVTQwen2_5_VLProcessor,
+    LinVTQwen2VLProcessor,
+    LinVTVideoOptions,
     LinVTVideoProcessor,
     ShotDetection,
     ShotDetector,
@@ -33,41 +54,61 @@ from .processing import (
     sample_frame_indices,
     stream_video,
 )
-
-from . import assets  # noqa: F401  (linvt_hf.assets.demo_model_path(), as the demo model card writes it)
-from .assets import demo_model_path
 from .registration import register_auto_classes
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 register_auto_classes()
 
 __all__ = [
+    "FAMILIES",
     "AutoShot",
+    "AverageVideoTokenizer",
     "DecodedVideo",
+    "LinVTCausalLMOutputWithPast",
     "LinVTConfig",
+    "LinVTFamily",
     "LinVTForConditionalGeneration",
     "LinVTImageLLMConfig",
     "LinVTInternVLConfig",
     "LinVTInternVLForConditionalGeneration",
+    "LinVTInternVLModel",
+    "LinVTInternVLProcessor",
     "LinVTLlavaOnevisionConfig",
     "LinVTLlavaOnevisionForConditionalGeneration",
+    "LinVTLlavaOnevisionModel",
+    "LinVTLlavaOnevisionProcessor",
+    "LinVTModel",
+    "LinVTProcessor",
+    "LinVTProcessorMixin",
     "LinVTQwen2VLConfig",
     "LinVTQwen2VLForConditionalGeneration",
+    "LinVTQwen2VLModel",
+    "LinVTQwen2VLProcessor",
     "LinVTQwen2_5_VLConfig",
     "LinVTQwen2_5_VLForConditionalGeneration",
-    "LinVTProcessor",
+    "LinVTQwen2_5_VLModel",
+    "LinVTQwen2_5_VLProcessor",
+    "LinVTVideoFeatures",
+    "LinVTVideoOptions",
     "LinVTVideoProcessor",
     "LinearVideoTokenizer",
     "LinearVideoTokenizerOutput",
+    "LlamaVidVideoTokenizer",
     "ShotDetection",
     "ShotDetector",
     "VideoDecodeError",
     "VideoMetadata",
+    "VideoTokenizer",
+    "build_video_tokenizer",
     "demo_model_path",
     "detect_shots",
+    "family_of",
     "load_video",
     "probe_video",
+    "register_auto_classes",
+    "register_family",
+    "register_video_tokenizer",
     "sample_frame_indices",
     "stream_video",
 ]

@@ -1,28 +1,26 @@
-"""Registration of linvt-hf's classes with transformers' Auto classes (run on `import linvt_hf`).
+"""Registration of linvt-hf's classes with transformers (run on `import linvt_hf`).
 
-After it, `AutoConfig`, `AutoModel`, `AutoModelForImageTextToText` and `AutoProcessor` load saved LinVT models and
-processors by their model type, with no `trust_remote_code`, and `transformers.pipeline` knows the
+After it, the Auto classes load saved LinVT models, processors and video tokenizers by their model type with no
+`trust_remote_code` (each family: `linvt_hf.families`), linvt-hf 0.1's saved processors still load through
+`AutoProcessor` (`"processor_class": "LinVTProcessor"`), and `transformers.pipeline` knows the
 "video-question-answering" and "video-text-to-text" tasks.
 """
 
 from __future__ import annotations
 
-from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText
+from transformers import AutoConfig, AutoModel, AutoProcessor
 
-from .modeling import LinVTConfig
-from .modeling.auto import LINVT_MODEL_CLASSES
+from .families import register_families
+from .modeling import LinVTConfig, LinearVideoTokenizer
 from .pipelines import register_pipelines
-from .processing import register_processor_auto_classes
+from .processing import LinVTProcessor
 
 
 def register_auto_classes() -> None:
-    """Register every LinVT config, model and the processor; safe to call more than once."""
+    """Register every LinVT class; safe to call more than once."""
     AutoConfig.register(LinVTConfig.model_type, LinVTConfig, exist_ok=True)
-    register_processor_auto_classes(LinVTConfig)
-    for model_class in LINVT_MODEL_CLASSES.values():
-        config_class = model_class.config_class
-        AutoConfig.register(config_class.model_type, config_class, exist_ok=True)
-        AutoModel.register(config_class, model_class, exist_ok=True)
-        AutoModelForImageTextToText.register(config_class, model_class, exist_ok=True)
-        register_processor_auto_classes(config_class)
+    AutoModel.register(LinVTConfig, LinearVideoTokenizer, exist_ok=True)  # a saved video tokenizer
+    # linvt-hf 0.1 saved every family's processor as "LinVTProcessor"; `LinVTProcessor.from_pretrained` reads them.
+    AutoProcessor.register(LinVTConfig, LinVTProcessor, exist_ok=True)
+    register_families()
     register_pipelines()  # pipeline("video-question-answering" | "video-text-to-text", model=...)

@@ -21,11 +21,16 @@ Extension points that transformers documents for model, processor and pipeline a
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import transformers
-from transformers import PreTrainedConfig
+from transformers.conversion_mapping import get_checkpoint_conversion_mapping, register_checkpoint_conversion_mapping
+from transformers.core_model_loading import WeightRenaming
+
+# The class itself: the top-level `transformers.AutoVideoProcessor` is a placeholder that raises without torchvision
+# (its module path is public; only the top-level export is gated).
+from transformers.models.auto.video_processing_auto import AutoVideoProcessor
 from transformers.processing_utils import ProcessorMixin
 from transformers.video_processing_utils import VideoProcessorMixin
 
@@ -36,13 +41,6 @@ OVERRIDDEN_PRIVATE_HOOKS: dict[str, dict[str, tuple[str, ...]]] = {
     # each video item with its options for LinVTVideoProcessor. No public parameter of apply_chat_template does this.
     "transformers.processing_utils.ProcessorMixin": {
         "_multimodal_inputs_from_conversations": ("conversations", "audio_loading_params", "load_audio_from_video"),
-    },
-    # `generate` validates model kwargs against `forward`'s signature, which cannot list the image-LLM's own
-    # arguments that LinVT's forward passes through; and it builds position ids (Qwen's M-RoPE) through the image-LLM's
-    # own hook, which LinVT's models forward to with the video inputs hidden.
-    "transformers.generation.utils.GenerationMixin": {
-        "_validate_model_kwargs": ("model_kwargs",),
-        "_prepare_position_ids_for_generation": ("inputs_tensor", "model_kwargs"),
     },
 }
 
@@ -111,55 +109,36 @@ def pipeline_generate_kwargs(pipeline: Any, generate_kwargs: dict[str, Any], **o
     return pipeline._prepare_generate_kwargs(generate_kwargs, **overrides)
 
 
-def image_llm_position_ids(image_llm: Any, inputs_tensor: Any, model_kwargs: dict[str, Any]) -> Any:
-    """`image_llm._prepare_position_ids_for_generation`: the position ids `generate` starts from, as the image-LLM
-    builds them (Qwen's 3D M-RoPE positions, positions that skip left padding).
+LEGACY_MAPPING_KEY = "legacy"
 
-    Why private: `generate` builds positions only through this hook of the model it runs; LinVT's models run the
-    image-LLM inside, so their own hook (see `OVERRIDDEN_PRIVATE_HOOKS`) has to call the image-LLM's.
+
+def register_legacy_renamings(renames: dict[str, str]) -> None:
+    """Load old checkpoint layouts (regex -> replacement on weight names) with every `from_pretrained`.
+
+    Why private: transformers applies its conversion mapping named "legacy" after every model's own renames and,
+    unlike a model's own, never writes it back on a save of a fresh model (only a checkpoint loaded through it is
+    saved in its old layout again). That is what loading linvt-hf 0.1's checkpoints needs; the name "legacy" and this
+    behaviour are transformers' convention, not a documented API (`register_checkpoint_conversion_mapping` is public).
     """
-    return image_llm._prepare_position_ids_for_generation(inputs_tensor, model_kwargs)
-
-
-def implementations(configs: Iterable[PreTrainedConfig]) -> list[tuple[PreTrainedConfig, str | None, str | None]]:
-    """`(config, attention implementation, experts implementation)` of each config, as set on it (`None` when unset).
-
-    Why private: `PreTrainedConfig` stores an explicitly set implementation only in `_attn_implementation_internal`
-    (and `_experts_implementation_internal`); the public-looking `_attn_implementation` property resolves defaults.
-    """
-    return [
-        (
-            config,
-            getattr(config, "_attn_implementation_internal", None),
-            getattr(config, "_experts_implementation_internal", None),
-        )
-        for config in configs
+    existing = get_checkpoint_conversion_mapping(LEGACY_MAPPING_KEY) or []
+    known = {tuple(t.source_patterns) for t in existing}
+    added = [
+        WeightRenaming(source_patterns=pattern, target_patterns=target)
+        for pattern, target in renames.items()
+        if (pattern,) not in known
     ]
-
-
-def restore_implementations(kept: list[tuple[PreTrainedConfig, str | None, str | None]]) -> None:
-    """Put back the implementations `implementations` read (PreTrainedConfig's init resets sub-configs' to the
-    top-level one, which would change a live image-LLM's attention when LinVT composes its config around it)."""
-    for config, attn, experts in kept:
-        config._attn_implementation_internal = attn
-        config._experts_implementation_internal = experts
-
-
-def explicit_attn_implementation(config: PreTrainedConfig) -> str | None:
-    """The attention implementation set on `config` by the caller (the Auto classes put `attn_implementation=`
-    there), `None` when unset; see `implementations` for why this is private."""
-    return getattr(config, "_attn_implementation_internal", None)
+    if added:
+        register_checkpoint_conversion_mapping(LEGACY_MAPPING_KEY, [*existing, *added], overwrite=True)
 
 
 __all__ = [
+    "AutoVideoProcessor",
+    "LEGACY_MAPPING_KEY",
     "OVERRIDDEN_PRIVATE_HOOKS",
     "check_video_processor_argument",
-    "explicit_attn_implementation",
-    "image_llm_position_ids",
-    "implementations",
     "merge_processor_kwargs",
     "pipeline_generate_kwargs",
-    "restore_implementations",
+    "register_legacy_renamings",
     "video_processor_check",
     "video_processor_class_check_fails_without_torchvision",
 ]

@@ -1,34 +1,68 @@
-"""Models: the Linear Video Tokenizer and the LinVT-wrapped image-LLM families."""
+"""Models: the video tokenizer (LinVT and the baselines) and the LinVT families, each extending its image-LLM's
+transformers classes. Nothing here imports linvt_hf.processing."""
 
-from .auto import LINVT_MODEL_CLASSES, linvt_class_for
-from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig
-from .internvl import LinVTInternVLConfig, LinVTInternVLForConditionalGeneration
-from .llava_onevision import LinVTLlavaOnevisionConfig, LinVTLlavaOnevisionForConditionalGeneration
-from .modeling_linvt import LinVTCausalLMOutputWithPast, LinVTForConditionalGeneration, LinVTPreTrainedModel
+from .auto import linvt_class_for
+from .configuration_family import LinVTImageLLMConfig
+from .configuration_linvt import LinVTConfig
+from .internvl import LinVTInternVLConfig, LinVTInternVLForConditionalGeneration, LinVTInternVLModel
+from .llava_onevision import (
+    LinVTLlavaOnevisionConfig,
+    LinVTLlavaOnevisionForConditionalGeneration,
+    LinVTLlavaOnevisionModel,
+)
+from .modeling_linvt import (
+    LINVT_VIDEO_INPUTS,
+    LinVTCausalLMOutputWithPast,
+    LinVTForConditionalGeneration,
+    LinVTModel,
+    LinVTModelOutputWithPast,
+    LinVTVideoFeatures,
+)
 from .qwen2_vl import (
     LinVTQwen2_5_VLConfig,
     LinVTQwen2_5_VLForConditionalGeneration,
+    LinVTQwen2_5_VLModel,
     LinVTQwen2VLConfig,
     LinVTQwen2VLForConditionalGeneration,
+    LinVTQwen2VLModel,
 )
-from .tokenizer import LinearVideoTokenizer, LinearVideoTokenizerOutput
+from .video_tokenizer import (
+    AverageVideoTokenizer,
+    LinearVideoTokenizer,
+    LinearVideoTokenizerOutput,
+    LlamaVidVideoTokenizer,
+    VideoTokenizer,
+    build_video_tokenizer,
+    register_video_tokenizer,
+)
 
 __all__ = [
-    "LINVT_MODEL_CLASSES",
+    "LINVT_VIDEO_INPUTS",
+    "AverageVideoTokenizer",
     "LinVTCausalLMOutputWithPast",
     "LinVTConfig",
     "LinVTForConditionalGeneration",
     "LinVTImageLLMConfig",
     "LinVTInternVLConfig",
     "LinVTInternVLForConditionalGeneration",
+    "LinVTInternVLModel",
     "LinVTLlavaOnevisionConfig",
     "LinVTLlavaOnevisionForConditionalGeneration",
-    "LinVTPreTrainedModel",
+    "LinVTLlavaOnevisionModel",
+    "LinVTModel",
+    "LinVTModelOutputWithPast",
     "LinVTQwen2VLConfig",
     "LinVTQwen2VLForConditionalGeneration",
+    "LinVTQwen2VLModel",
     "LinVTQwen2_5_VLConfig",
     "LinVTQwen2_5_VLForConditionalGeneration",
+    "LinVTQwen2_5_VLModel",
+    "LinVTVideoFeatures",
     "LinearVideoTokenizer",
     "LinearVideoTokenizerOutput",
+    "LlamaVidVideoTokenizer",
+    "VideoTokenizer",
+    "build_video_tokenizer",
     "linvt_class_for",
+    "register_video_tokenizer",
 ]

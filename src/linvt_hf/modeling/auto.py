@@ -1,29 +1,37 @@
-"""The LinVT model family of each supported image-LLM, by the image-LLM's model type."""
+"""Which LinVT family wraps an image-LLM of a given model type: filled by `linvt_hf.family.register_family`."""
 
 from __future__ import annotations
 
-from .internvl import LinVTInternVLForConditionalGeneration
-from .llava_onevision import LinVTLlavaOnevisionForConditionalGeneration
-from .modeling_linvt import LinVTForConditionalGeneration
-from .qwen2_vl import LinVTQwen2_5_VLForConditionalGeneration, LinVTQwen2VLForConditionalGeneration
+from typing import Any
 
-LINVT_MODEL_CLASSES: dict[str, type[LinVTForConditionalGeneration]] = {
-    "qwen2_vl": LinVTQwen2VLForConditionalGeneration,
-    "qwen2_5_vl": LinVTQwen2_5_VLForConditionalGeneration,
-    "internvl": LinVTInternVLForConditionalGeneration,
-    "llava_onevision": LinVTLlavaOnevisionForConditionalGeneration,
-}
+# image-LLM model type (e.g. "qwen2_vl") -> that family's LinVT ForConditionalGeneration class.
+_LINVT_CLASSES: dict[str, type] = {}
 
 
-def linvt_class_for(image_llm_model_type: str) -> type[LinVTForConditionalGeneration]:
-    """The LinVT model class that wraps an image-LLM of this model type (e.g. "qwen2_vl")."""
+def register_linvt_class(image_llm_model_type: str, model_class: type, exist_ok: bool = False) -> None:
+    """Let `LinVTForConditionalGeneration.from_backbone` find `model_class` for image-LLMs of this model type."""
+    if not exist_ok and _LINVT_CLASSES.get(image_llm_model_type, model_class) is not model_class:
+        raise ValueError(f"a LinVT family for {image_llm_model_type!r} is registered already")
+    _LINVT_CLASSES[image_llm_model_type] = model_class
+
+
+def linvt_class_for(image_llm_model_type: str) -> Any:
+    """The LinVT model class that wraps an image-LLM of this model type (e.g. "qwen2_vl").
+
+    Raises:
+        ValueError: no LinVT family is registered for it (names the ones that are).
+    """
     try:
-        return LINVT_MODEL_CLASSES[image_llm_model_type]
+        return _LINVT_CLASSES[image_llm_model_type]
     except KeyError:
         raise ValueError(
-            f"no LinVT family for image-LLMs of model type {image_llm_model_type!r}; supported: "
-            f"{sorted(LINVT_MODEL_CLASSES)}"
+            f"no LinVT family for image-LLMs of model type {image_llm_model_type!r}; registered: "
+            f"{sorted(_LINVT_CLASSES)}"
         ) from None
 
 
-__all__ = ["LINVT_MODEL_CLASSES", "linvt_class_for"]
+def registered_image_llm_types() -> list[str]:
+    return sorted(_LINVT_CLASSES)
+
+
+__all__ = ["linvt_class_for", "register_linvt_class", "registered_image_llm_types"]

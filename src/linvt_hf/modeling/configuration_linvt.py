@@ -5,13 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal, get_args
 
-import torch
 from huggingface_hub.dataclasses import strict
 from transformers import PreTrainedConfig
 
-from ..upstream import implementations, restore_implementations
 
-TokenizerType = Literal["linvt", "avg", "llama_vid"]
 MultiscaleVariant = Literal["single", "multi_a", "multi_b", "multi_c"]
 TemporalPriorClock = Literal["frames", "shots"]
 TEMPORAL_PRIOR_CLOCKS = get_args(TemporalPriorClock)
@@ -24,13 +21,18 @@ class LinVTConfig(PreTrainedConfig):
     Videos" (arXiv 2412.05185). The defaults are the paper's: L = 4 layers in SVR and in TTA, 8 heads, top-k = 2048,
     three scales with scale-specific query sets of 64, 32 and 16 queries (Multi-C), text condition on.
 
-    The backbone families (Qwen2-VL, InternVL, LLaVA-OneVision) subclass this config and add the backbone's own
-    config as a sub-config; the tokenizer only reads the fields below.
+    It is the config of every video tokenizer (`linvt_hf.modeling.video_tokenizer`, a `PreTrainedModel` each), and
+    the `video_tokenizer_config` sub-config of a LinVT model's config.
 
     Args:
-        tokenizer_type (`str`, *optional*, defaults to `"linvt"`):
+        video_tokenizer_type (`str`, *optional*, defaults to `"linvt"`):
+            The video tokenizer's name in the registry (`linvt_hf.modeling.video_tokenizer.VIDEO_TOKENIZERS`):
             `"linvt"` (SVR + TTA), or a baseline behind the same interface: `"avg"` (each frame averaged to one token,
-            the paper's Tab. 2 baseline) or `"llama_vid"` (LLaMA-VID's context + content token per frame).
+            the paper's Tab. 2 baseline) or `"llama_vid"` (LLaMA-VID's context + content token per frame), or one
+            added with `register_video_tokenizer`. Configs saved with the older key `tokenizer_type` still load.
+        input_size (`int`, *optional*):
+            D, the width of the visual tokens and of the video tokens (the LLM's hidden size). A model sets it from
+            its LLM; a tokenizer built on its own takes it from here unless given `input_size`.
         hidden_size (`int`, *optional*, defaults to 896):
             Internal width d of LinVT's attention layers, independent of the backbone's hidden size D.
         num_attention_heads (`int`, *optional*, defaults to 8):
@@ -102,16 +104,18 @@ class LinVTConfig(PreTrainedConfig):
     Example:
 
     ```python
-    >>> from linvt_hf import LinVTConfig, LinearVideoTokenizer
-    >>> config = LinVTConfig()
-    >>> tokenizer = LinearVideoTokenizer(config, input_size=3584)
+    >>> from linvt_hf import LinVTConfig
+    >>> from linvt_hf.modeling.video_tokenizer import build_video_tokenizer
+    >>> config = LinVTConfig(input_size=3584)
+    >>> tokenizer = build_video_tokenizer(config)  # a LinearVideoTokenizer
     >>> config.num_video_tokens
     112
     ```"""
 
     model_type = "linvt"
 
-    tokenizer_type: TokenizerType = "linvt"
+    video_tokenizer_type: str = "linvt"
+    input_size: int | None = None
     hidden_size: int = 896
     num_attention_heads: int = 8
     num_layers: int = 4
@@ -140,6 +144,7 @@ class LinVTConfig(PreTrainedConfig):
     llama_vid_content_tokens: int = 1
 
     def __post_init__(self, **kwargs):
+        self.read_legacy_tokenizer_type(kwargs)
         # Validated here rather than in `validate_*` hooks so that bad settings raise a plain ValueError.
         self.num_queries = [int(q) for q in self.num_queries]
         self.pooling_windows = [int(w) for w in self.pooling_windows]
@@ -152,9 +157,38 @@ class LinVTConfig(PreTrainedConfig):
         self._check_settings()
         super().__post_init__(**kwargs)
 
+    def read_legacy_tokenizer_type(self, kwargs: dict) -> None:
+        """Take the key `tokenizer_type` of configs saved by linvt-hf 0.1 out of `kwargs` into `video_tokenizer_type`.
+
+        Raises:
+            ValueError: both keys are given, with different values.
+        """
+        legacy = kwargs.pop("tokenizer_type", None)
+        if legacy is None:
+            return
+        if self.video_tokenizer_type not in ("linvt", legacy):
+            raise ValueError(
+                f"video_tokenizer_type={self.video_tokenizer_type!r} and its old name tokenizer_type={legacy!r} "
+                "disagree; give video_tokenizer_type only"
+            )
+        self.video_tokenizer_type = legacy
+
+    @classmethod
+    def setting_names(cls) -> set[str]:
+        """The names of LinVTConfig's own settings (none of PreTrainedConfig's fields)."""
+        base = {f.name for f in dataclasses.fields(PreTrainedConfig)}
+        return {f.name for f in dataclasses.fields(LinVTConfig) if f.name not in base}
+
     def _check_settings(self) -> None:
-        if self.tokenizer_type not in ("linvt", "avg", "llama_vid"):
-            raise ValueError(f"tokenizer_type must be 'linvt', 'avg' or 'llama_vid', got {self.tokenizer_type!r}")
+        from .video_tokenizer.registry import VIDEO_TOKENIZERS  # the registry imports this module
+
+        if self.video_tokenizer_type not in VIDEO_TOKENIZERS:
+            raise ValueError(
+                f"video_tokenizer_type must be one of the registered video tokenizers {sorted(VIDEO_TOKENIZERS)}, got "
+                f"{self.video_tokenizer_type!r} (register_video_tokenizer adds one)"
+            )
+        if self.input_size is not None and self.input_size < 1:
+            raise ValueError(f"input_size must be >= 1 or None, got {self.input_size}")
         if self.min_tokens_per_frame < 0:
             raise ValueError(f"min_tokens_per_frame must be >= 0, got {self.min_tokens_per_frame}")
         if self.multiscale not in ("single", "multi_a", "multi_b", "multi_c"):
@@ -211,7 +245,8 @@ class LinVTConfig(PreTrainedConfig):
     def num_video_tokens(self) -> int:
         """Output tokens per video of the LinVT tokenizer (`sum(num_queries)`, 112 with the paper's defaults).
 
-        The baselines produce a number that depends on the frame count: see `num_output_tokens`.
+        The baselines produce a number that depends on the frame count: see the `num_output_tokens(config,
+        num_frames)` of the class that `video_tokenizer_class(config)` gives.
         """
         return sum(self.num_queries)
 
@@ -231,14 +266,6 @@ class LinVTConfig(PreTrainedConfig):
         clock = self.temporal_prior_clock
         return [clock] * len(self.query_set_sizes) if isinstance(clock, str) else list(clock)
 
-    def num_output_tokens(self, num_frames: int) -> int:
-        """Video tokens produced for a video of `num_frames` frames (what the prompt must reserve)."""
-        if self.tokenizer_type == "avg":
-            return num_frames
-        if self.tokenizer_type == "llama_vid":
-            return num_frames * (1 + self.llama_vid_content_tokens)
-        return self.num_video_tokens
-
 
 
 def linvt_settings(config: LinVTConfig) -> dict:
@@ -248,74 +275,4 @@ def linvt_settings(config: LinVTConfig) -> dict:
     return {name: getattr(config, name) for name in own}
 
 
-@strict
-class LinVTImageLLMConfig(LinVTConfig):
-    r"""
-    Base config of a LinVT-wrapped image-LLM: the tokenizer's settings (inherited from `LinVTConfig`) plus the
-    image-LLM's own config as the sub-config `image_llm_config`. Each backbone family subclasses it with its own
-    `model_type` and the image-LLM's model type as the default of `sub_configs_defaults`.
-
-    Args:
-        image_llm_config (`dict` or `PreTrainedConfig`, *optional*):
-            The config of the wrapped image-LLM (e.g. a `Qwen2VLConfig`). Defaults to that family's default config.
-        image_llm_name_or_path (`str`, *optional*):
-            Hub id or folder of the image-LLM checkpoint. A LinVT-only checkpoint (the tokenizer's weights alone) is
-            loaded onto the image-LLM it names.
-        video_token_id (`int`, *optional*):
-            Token id of the video placeholder that LinVT's video tokens replace. Defaults to the image-LLM config's
-            `video_token_id` where it has one.
-        vision_chunk_size (`int`, *optional*, defaults to 16):
-            Frames (Qwen2-VL: temporal patches) per vision-encoder call, so that a long video never holds every
-            frame's vision activations at once.
-    """
-
-    model_type = "linvt_image_llm"
-    image_llm_config: dict | PreTrainedConfig | None = None
-    image_llm_name_or_path: str | None = None
-    video_token_id: int | None = None
-    vision_chunk_size: int = 16
-
-    def __post_init__(self, **kwargs):
-        # PreTrainedConfig sets the attention (and experts) implementation of every sub-config to the one given here,
-        # None by default; an image-LLM config passed in as an object is that of a live model (from_backbone), which
-        # must keep the implementations it was built with.
-        kept = [] if "attn_implementation" in kwargs else implementations(_all_configs(self.image_llm_config))
-        super().__post_init__(**kwargs)
-        restore_implementations(kept)
-        if self.video_token_id is None:
-            self.video_token_id = getattr(self.image_llm_config, "video_token_id", None)
-        if self.vision_chunk_size < 1:
-            raise ValueError(f"vision_chunk_size must be >= 1, got {self.vision_chunk_size}")
-
-    def get_text_config(self, decoder=None, encoder=None) -> PreTrainedConfig:
-        """The LLM's config (the image-LLM's text config): what generation and caches size themselves by."""
-        return self.image_llm_config.get_text_config(decoder=decoder, encoder=encoder)
-
-    @property
-    def llm_hidden_size(self) -> int:
-        """D, the LLM's hidden size: the width of LinVT's input and output tokens."""
-        return self.get_text_config(decoder=True).hidden_size
-
-
-def _all_configs(config: PreTrainedConfig | dict | None) -> list[PreTrainedConfig]:
-    """A config object and all its sub-configs, at every depth (nothing for a dict or None)."""
-    found, pending = [], [config]
-    while pending:
-        current = pending.pop()
-        if isinstance(current, PreTrainedConfig):
-            found.append(current)
-            pending.extend(getattr(current, key, None) for key in current.sub_configs)
-    return found
-
-
-def set_dtype_everywhere(config: PreTrainedConfig | dict | None, dtype: str | torch.dtype) -> None:
-    """Set `dtype` on a config and on all its sub-configs, at every depth (in place).
-
-    A saved config.json keeps the dtype each sub-config had when saved; a model built from it builds each sub-model
-    in its sub-config's dtype, so all of them must say the one dtype being loaded.
-    """
-    for current in _all_configs(config):
-        current.dtype = dtype
-
-
-__all__ = ["LinVTConfig", "LinVTImageLLMConfig", "linvt_settings", "set_dtype_everywhere"]
+__all__ = ["LinVTConfig", "linvt_settings"]

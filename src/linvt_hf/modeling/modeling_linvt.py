@@ -1,811 +1,896 @@
-"""What every LinVT-wrapped image-LLM shares: the base model class, the video path and generation.
+"""LinVT on an image-LLM: what every family shares.
 
-A family file (qwen2_vl.py, internvl.py, llava_onevision.py) subclasses `LinVTForConditionalGeneration` and says
-three things: which transformers class the image-LLM is (`image_llm_class`), how its vision encoder and projector turn
-one video's frames into per-frame tokens (`frame_tokens`), and how the LinVT video tokens enter its forward
-(`image_llm_forward_with_video`). With no video in the input, `forward` is a plain call of the image-LLM, so text and
-image behaviour is the image-LLM's own, bit for bit.
+A family (qwen2_vl.py, internvl.py, llava_onevision.py) extends its image-LLM's own transformers classes:
+
+- `LinVT<Family>Model(LinVTModel, <ImageLLM>Model)`: the image-LLM's base model (vision encoder, projector,
+  LLM) plus `video_tokenizer`, the Linear Video Tokenizer. `get_video_features` turns videos into LinVT's video
+  tokens; `forward` puts them at the video placeholders.
+- `LinVT<Family>ForConditionalGeneration(LinVTForConditionalGeneration, <ImageLLM>ForConditionalGeneration)`:
+  the same with the image-LLM's LM head; adds `from_backbone`, LinVT-only checkpoints (`save_video_tokenizer`,
+  `from_video_tokenizer`), the model card (`create_model_card`, `save_model_card`) and stage 1's contrastive loss
+  (`caption_mask`).
+
+The family says three things (the hooks of `LinVTModel`): how its vision path turns frames into per-frame
+tokens (`frame_features`), the token grid of a frame (`frame_token_grids`), and how its base model takes video tokens
+in place of its video placeholders (`forward_with_video_embeds`). With no video in the input, `forward` IS the
+image-LLM's forward, so text and image behaviour is the image-LLM's own, bit for bit.
+
+Weights keep the image-LLM's names (`model.language_model.*`, `model.visual.*`, `lm_head.*`, ...): a LinVT model
+loads an image-LLM checkpoint as it is, and LinVT's own weights are `model.video_tokenizer.*` (plus the contrastive
+temperature `video_text_logit_scale`).
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
+import functools
 import inspect
-import math
 import os
-import re
-import tempfile
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field, fields, make_dataclass
+from typing import Any
 
 import torch
-from huggingface_hub import CommitInfo
+from huggingface_hub import ModelCard
 from torch import nn
-from transformers import GenerationConfig, GenerationMixin, PreTrainedConfig, PreTrainedModel
-from transformers.modeling_outputs import CausalLMOutputWithPast
-from transformers.utils import cached_file, can_return_tuple, logging
-from transformers.utils.hub import hf_api
+from transformers import AutoConfig, PreTrainedModel
+from transformers.modeling_outputs import BaseModelOutputWithPast, CausalLMOutputWithPast
+from transformers.utils import ModelOutput
 
-from .configuration_linvt import LinVTConfig, LinVTImageLLMConfig, linvt_settings, set_dtype_everywhere
-from ..upstream import explicit_attn_implementation, image_llm_position_ids
-from .hub import (
-    file_timestamps,
-    upload_changed_files,
-    HUB_KWARGS,
-    LINVT_ONLY_KEY,
-    LINVT_WEIGHTS_NAME,
-    MODEL_CARD_NAME,
-    build_model_card,
-    card_text,
-    hub_model_card,
-    is_generated_card,
-    is_hub_repo_id,
-    is_linvt_only,
-    linvt_state_dict,
-    load_linvt_weights,
-    prefixed_loading_info,
-    read_text,
-    save_linvt_weights,
-    split_linvt_only_kwargs,
-    tag_card,
-    write_model_card,
+from .checkpoints import (
+    check_video_tokenizer_target,
+    graft_image_llm,
+    hub_kwargs,
+    image_llm_class_of,
+    legacy_family_config,
+    load_video_tokenizer,
 )
-from .tokenizer import LinearVideoTokenizer, LinearVideoTokenizerOutput
+from .configuration_linvt import LinVTConfig
+from .contrastive import INITIAL_LOGIT_SCALE, gather_rows, pool_token_embeddings, pool_video_tokens, video_text_contrastive_loss
+from .model_card import build_model_card, holds_processor, write_model_card
+from .video_tokenizer import LinearVideoTokenizerOutput, build_video_tokenizer
 
-logger = logging.get_logger(__name__)
-
-INITIAL_LOGIT_SCALE = math.log(1 / 0.07)
-
-# Processor outputs that describe videos; they only matter on a forward pass that carries the frames.
-VIDEO_INPUT_NAMES = (
+# What `forward` takes for videos on top of the image-LLM's own inputs (the processor's video outputs).
+LINVT_VIDEO_INPUTS = (
     "pixel_values_videos",
     "video_grid_thw",
-    "video_num_frames",
     "video_frame_mask",
     "video_clip_ids",
-    "video_timestamps",
-    "video_frame_indices",
-    "video_temporal_patch_frame_indices",
+    "video_sample_index",
     "question_mask",
     "video_placeholder_mask",
+    "video_features",
 )
+
+
+@dataclass
+class LinVTVideoFeatures(ModelOutput):
+    r"""
+    What LinVT made of a batch of V videos (`get_video_features`).
+
+    video_tokens (`torch.FloatTensor` of shape `(num_videos, max_video_tokens, hidden_size)`):
+        Each video's tokens, in the LLM's embedding space (LinVT: `num_video_tokens` each).
+    video_tokens_mask (`torch.BoolTensor` of shape `(num_videos, max_video_tokens)`):
+        True for real tokens (all True for LinVT; the baselines give fewer tokens to shorter videos).
+    tokenizer_outputs (`list[LinearVideoTokenizerOutput]`):
+        The video tokenizer's output for each group of videos run together (videos whose frames have the same
+        number of tokens): significance scores, what top-k selected, aggregation weights (when asked for).
+    video_groups (`list[list[int]]`):
+        The videos of each entry of `tokenizer_outputs`, in their row order.
+    frame_token_grids (`list[tuple[int, int]]`):
+        `(rows, cols)` of each video's per-frame tokens over the frame (token `n` sits at row `n // cols`).
+    """
+
+    video_tokens: torch.FloatTensor | None = None
+    video_tokens_mask: torch.BoolTensor | None = None
+    tokenizer_outputs: list[LinearVideoTokenizerOutput] | None = None
+    video_groups: list[list[int]] | None = None
+    frame_token_grids: list[tuple[int, int]] | None = None
+
+    def placeholder_embeds(self) -> torch.Tensor:
+        """The real video tokens of every video, in video order: `[total_video_tokens, hidden_size]`, what fills the
+        video placeholders of the prompts."""
+        return self.video_tokens[self.video_tokens_mask]
+
+    def tokens_per_video(self) -> list[int]:
+        return self.video_tokens_mask.sum(1).tolist()
+
+    def tokenizer_output_of(self, video: int) -> tuple[LinearVideoTokenizerOutput, int]:
+        """The tokenizer output holding video `video`, and its row there."""
+        for output, members in zip(self.tokenizer_outputs, self.video_groups):
+            if video in members:
+                return output, members.index(video)
+        raise IndexError(f"video {video} is not in these features ({sum(map(len, self.video_groups))} videos)")
+
+
+@dataclass
+class LinVTModelOutputWithPast(BaseModelOutputWithPast):
+    r"""
+    The image-LLM's base model output, plus:
+
+    video_features (`LinVTVideoFeatures`, *optional*): what LinVT made of the input's videos.
+    """
+
+    video_features: LinVTVideoFeatures | None = None
 
 
 @dataclass
 class LinVTCausalLMOutputWithPast(CausalLMOutputWithPast):
     r"""
-    The image-LLM's causal-LM output, plus, when the input held videos and `output_video_tokenizer=True` was passed:
+    The image-LLM's causal-LM output, plus:
 
-    video_tokenizer_outputs (`list[LinearVideoTokenizerOutput]`, *optional*):
-        What LinVT did for each group of videos run together (videos are grouped by their tokens per frame), in the
-        order of the videos in the batch: significance scores, selected tokens, aggregation weights.
-    video_groups (`list[list[int]]`, *optional*):
-        For each entry of `video_tokenizer_outputs`, the indices of its videos in the batch's video order.
+    video_features (`LinVTVideoFeatures`, *optional*): what LinVT made of the input's videos.
+    contrastive_loss (`torch.FloatTensor`, 0-dim, *optional*): stage 1's video-caption contrastive loss, when a
+        `caption_mask` was given.
     """
 
-    video_tokenizer_outputs: list[LinearVideoTokenizerOutput] | None = None
-    video_groups: list[list[int]] | None = None
+    video_features: LinVTVideoFeatures | None = None
+    contrastive_loss: torch.FloatTensor | None = None
 
 
-class LinVTPreTrainedModel(PreTrainedModel):
-    config_class = LinVTImageLLMConfig
-    base_model_prefix = ""
-    supports_gradient_checkpointing = True
-    _supports_sdpa = True
-    _supports_flash_attn = True
-    _supports_flex_attn = True
-    _supports_attention_backend = True
-    _can_compile_fullgraph = False
-    input_modalities = ("image", "video", "text")
+@functools.cache
+def output_class_for(linvt_class: type[ModelOutput], image_llm_output_class: type[ModelOutput]) -> type[ModelOutput]:
+    """`linvt_class` plus the fields of the image-LLM's output class (`image_llm_output_class`, what its base model
+    returned) that it lacks, e.g. `image_outputs` or `rope_deltas`: a LinVT output drops nothing the image-LLM gave.
+    A causal-LM output takes them all but `last_hidden_state` (the LM head's input)."""
+    own = {f.name for f in fields(linvt_class)}
+    if issubclass(linvt_class, CausalLMOutputWithPast):
+        own.add("last_hidden_state")
+    extra = [f.name for f in fields(image_llm_output_class) if f.name not in own]
+    if not extra:
+        return linvt_class
+    return make_dataclass(
+        f"{linvt_class.__name__}For{image_llm_output_class.__name__}",
+        [(name, Any, field(default=None)) for name in extra],
+        bases=(linvt_class,),
+        namespace={"__module__": __name__, "__doc__": linvt_class.__doc__},
+    )
+
+
+def linvt_output(linvt_class: type[ModelOutput], image_llm_outputs: ModelOutput, **values: Any) -> ModelOutput:
+    """A `linvt_class` output (with the extra fields of `output_class_for`) of `image_llm_outputs`' fields and
+    `values`."""
+    output_class = output_class_for(linvt_class, type(image_llm_outputs))
+    names = {f.name for f in fields(output_class)}
+    carried = {key: value for key, value in image_llm_outputs.items() if key in names and key not in values}
+    return output_class(**carried, **values)
+
+
+# The video inputs `get_video_features` encodes (besides `input_ids`).
+VIDEO_ENCODER_INPUTS = (
+    "pixel_values_videos",
+    "video_grid_thw",
+    "video_frame_mask",
+    "video_clip_ids",
+    "video_sample_index",
+    "question_mask",
+)
+
+
+# Image-LLM forward arguments a LinVT family's forward does not declare: with `mm_encoder_outputs` in its signature,
+# `generate` would encode the videos itself before the prompt is known (`get_video_features` without the question
+# that conditions TTA); LinVT takes precomputed videos as `video_features` instead (images may still come that way).
+NOT_DECLARED = ("mm_encoder_outputs",)
+
+
+def with_image_llm_arguments(forward: Any, image_llm_forward: Any) -> Any:
+    """`forward` (LinVT's, which passes what it does not name on to the image-LLM) with a signature listing the
+    image-LLM's own arguments too: `generate` checks model kwargs against `forward`'s signature, and the Trainer reads
+    it, so the family's forward declares everything it takes."""
+
+    @functools.wraps(forward)
+    def family_forward(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return forward(self, *args, **kwargs)
+
+    own = inspect.signature(forward).parameters
+    image_llm = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for name, p in inspect.signature(image_llm_forward).parameters.items()
+        if name not in own and name not in NOT_DECLARED and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    named = [p for p in own.values() if p.kind is not p.VAR_KEYWORD]
+    keyword = [p for p in own.values() if p.kind is p.VAR_KEYWORD]
+    family_forward.__signature__ = inspect.Signature([*named, *image_llm, *keyword])
+    return family_forward
+
+
+def prompt_mask(name: str, mask: torch.Tensor, input_ids: torch.LongTensor) -> torch.BoolTensor:
+    """`mask` (`name`), over the tokens of `input_ids` `[B, L]` or over their first positions (the prompt: in
+    generation, the tokens generated after it are neither question tokens nor video placeholders), as a bool `[B, L]`
+    mask padded with False.
+
+    Raises:
+        ValueError: `mask` has another batch size, or more columns than `input_ids`.
+    """
+    if mask.dim() != 2 or mask.shape[0] != input_ids.shape[0] or mask.shape[1] > input_ids.shape[1]:
+        raise ValueError(
+            f"{name} has shape {tuple(mask.shape)} but input_ids {tuple(input_ids.shape)}: it marks tokens of "
+            "input_ids (or of their first positions, the prompt)"
+        )
+    padded = torch.zeros(input_ids.shape, dtype=torch.bool, device=input_ids.device)
+    padded[:, : mask.shape[1]] = mask.bool().to(input_ids.device)
+    return padded
+
+
+class LinVTPreTrainedMixin:
+    """What LinVT's classes answer differently from the image-LLM's classes they extend."""
 
     @classmethod
     def is_custom_code(cls) -> bool:
         """False (unless registered as remote code): initialise like transformers' own models.
 
-        transformers passes the outermost model's answer down to every sub-model's weight init, and for custom code it
-        skips each module whose own parameters are all initialised; that skips modules whose parameters sit in their
-        children, such as SigLIP's attention and MLP, whose init is their parent's (xavier, not the children's
-        default). LinVT's own init only calls `torch.nn.init`, which transformers guards against overwriting loaded
-        weights, so the in-tree path is safe for it.
+        transformers passes the outermost model's answer down to every sub-model's weight init, and for custom code
+        it skips each module whose own parameters are all set, which skips modules whose parameters sit in their
+        children (SigLIP's attention and MLP); LinVT's classes are in-tree extensions, not remote code.
         """
         return cls.is_remote_code()
 
-    def _init_weights(self, module: nn.Module) -> None:
-        # Only LinVT's own modules reach here: the image-LLM is a PreTrainedModel and inits itself.
-        LinearVideoTokenizer.init_module(module, self.config.initializer_range)
-        if isinstance(module, LinVTForConditionalGeneration):
-            nn.init.constant_(module.video_text_logit_scale, INITIAL_LOGIT_SCALE)
 
-
-class LinVTForConditionalGeneration(LinVTPreTrainedModel, GenerationMixin):
+class LinVTModel(LinVTPreTrainedMixin):
     r"""
-    An image-LLM with the Linear Video Tokenizer between its projector and its LLM.
+    LinVT's video path, for a family's base model: `class LinVT<Family>Model(LinVTModel, <ImageLLM>Model)`.
 
     Attributes:
-        image_llm (`PreTrainedModel`): the wrapped image-LLM, unchanged (e.g. a `Qwen2VLForConditionalGeneration`).
-        linvt (`LinearVideoTokenizer`): turns each video's per-frame tokens into `config.num_video_tokens` tokens.
+        video_tokenizer (`PreTrainedModel`): the Linear Video Tokenizer (or a baseline), built from
+            `config.video_tokenizer_config`.
     """
 
-    image_llm_class: ClassVar[type[PreTrainedModel]]
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if issubclass(cls, PreTrainedModel):  # a family's base model: its forward takes the image-LLM's arguments too
+            cls.forward = with_image_llm_arguments(LinVTModel.forward, image_llm_class_of(cls).forward)
 
-    def __init__(self, config: LinVTImageLLMConfig, image_llm: PreTrainedModel | None = None) -> None:
+    def __init__(self, config: Any) -> None:
         super().__init__(config)
-        if image_llm is None:
-            if config.dtype is not None:
-                # from_pretrained sets the dtype it loads in on the config and its direct sub-config only; the
-                # image-LLM's own sub-configs (text, vision) would keep the dtype saved with them.
-                set_dtype_everywhere(config.image_llm_config, config.dtype)
-            image_llm = self.image_llm_class(config.image_llm_config)
-        self.image_llm = image_llm
-        self.linvt = LinearVideoTokenizer(config, input_size=config.llm_hidden_size, initialize=False)
-        # log(1 / temperature) of stage 1's video-caption contrastive loss (as CLIP's logit_scale); unused otherwise.
-        self.video_text_logit_scale = nn.Parameter(torch.tensor(INITIAL_LOGIT_SCALE))
-        if config.video_token_id is None:
-            raise ValueError(
-                f"{type(self).__name__} needs config.video_token_id: the id of the video placeholder token in the "
-                "tokenizer (LinVTProcessor.video_token_id gives it)"
-            )
-        self._no_split_modules = getattr(image_llm, "_no_split_modules", None)
+        self.video_tokenizer = build_video_tokenizer(config.video_tokenizer_config)
         self.post_init()
 
-    @classmethod
-    def from_backbone(
-        cls,
-        image_llm: str | os.PathLike | PreTrainedModel,
-        linvt_config: LinVTConfig | None = None,
-        video_token_id: int | None = None,
-        **from_pretrained_kwargs: Any,
-    ) -> LinVTForConditionalGeneration:
-        r"""
-        Build a LinVT model from an image-LLM: its weights are loaded with its own transformers class and kept as they
-        are; LinVT is freshly initialised (the paper's starting point for training stage 1).
+    # ------------------------------------------------------------------ family hooks
+    def frame_features(
+        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
+    ) -> list[torch.Tensor]:
+        """Per-frame tokens of each video, `[T_v, N_v, D]` each, through the image-LLM's own vision path, at most
+        `config.vision_chunk_size` frames (or temporal patches) per vision call."""
+        raise NotImplementedError
 
-        Args:
-            image_llm (`str`, `os.PathLike` or `PreTrainedModel`): a Hub id or folder of the image-LLM checkpoint
-                (e.g. "Qwen/Qwen2-VL-7B-Instruct"), or the model already loaded.
-            linvt_config (`LinVTConfig`, *optional*): LinVT's settings; the paper's defaults if None.
-            video_token_id (`int`, *optional*): the video placeholder's token id when the image-LLM's config has none.
-            **from_pretrained_kwargs: passed to the image-LLM's `from_pretrained` (`dtype`, `device_map`,
-                `attn_implementation`, `revision`, ...).
-        """
-        name = None
-        if isinstance(image_llm, (str, os.PathLike)):
-            name = str(image_llm)
-            image_llm = cls.image_llm_class.from_pretrained(name, **from_pretrained_kwargs)
-        elif from_pretrained_kwargs:
-            raise ValueError(
-                f"from_pretrained arguments {sorted(from_pretrained_kwargs)} only apply when the image-LLM is given by "
-                "name or path"
-            )
-        if not isinstance(image_llm, cls.image_llm_class):
-            raise TypeError(
-                f"{cls.__name__} wraps a {cls.image_llm_class.__name__}, got a {type(image_llm).__name__}"
-            )
-        settings = linvt_settings(linvt_config) if linvt_config is not None else {}
-        if video_token_id is not None:
-            settings["video_token_id"] = video_token_id
-        elif settings.get("video_token_id") is None:
-            settings["video_token_id"] = cls.default_video_token_id(image_llm, name)
-        config = cls.config_class(
-            image_llm_config=image_llm.config,
-            image_llm_name_or_path=name or getattr(image_llm, "name_or_path", None) or None,
-            **settings,
-        )
-        model = cls(config, image_llm=image_llm)
-        # The image-LLM's own generation defaults (sampling settings, stop tokens), not ones derived from the config.
-        model.generation_config = copy.deepcopy(image_llm.generation_config)
-        model.follow_image_llm()
-        return model.train(image_llm.training)
+    def frame_token_grids(
+        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, num_videos: int
+    ) -> list[tuple[int, int]]:
+        """`(rows, cols)` of each video's per-frame tokens (row-major)."""
+        raise NotImplementedError
 
-    def follow_image_llm(self) -> None:
-        """Put LinVT's own parameters (the tokenizer, the contrastive logit scale) on the device and in the dtype of
-        the image-LLM's input embeddings: the whole model has one dtype (`model.dtype`, which a save records)."""
-        embeddings = self.image_llm.get_input_embeddings().weight
-        self.linvt.to(device=embeddings.device, dtype=embeddings.dtype)
-        self.video_text_logit_scale.data = self.video_text_logit_scale.data.to(embeddings.device, embeddings.dtype)
+    def forward_with_video_embeds(
+        self, input_ids: torch.LongTensor, inputs_embeds: torch.Tensor, **kwargs: Any
+    ) -> BaseModelOutputWithPast:
+        """The image-LLM's base forward on `inputs_embeds` `[B, L, D]` (video tokens already at the placeholders),
+        with `input_ids` `[B, L]` and everything else (images, masks, cache) as given."""
+        raise NotImplementedError
 
-    @classmethod
-    def default_video_token_id(cls, image_llm: PreTrainedModel, name_or_path: str | None) -> int | None:
-        """The video placeholder id when none is given: the image-LLM config's own (families may look further)."""
-        return getattr(image_llm.config, "video_token_id", None)
+    def image_llm_forward(self, **kwargs: Any) -> Any:
+        """The image-LLM's own base forward (for the hooks)."""
+        return super().forward(**kwargs)
 
-    # ------------------------------------------------------------------ checkpoints: LinVT-only, model card, Hub
-    # (helpers in hub.py)
-    def save_pretrained(
-        self,
-        save_directory: str | os.PathLike,
-        is_main_process: bool = True,
-        state_dict: dict[str, torch.Tensor] | None = None,
-        push_to_hub: bool = False,
-        *,
-        linvt_only: bool = False,
-        **kwargs: Any,
-    ) -> CommitInfo | None:
-        r"""
-        Save as `PreTrainedModel.save_pretrained` does, plus a model card (`README.md`; one the user wrote is never
-        overwritten, one linvt-hf wrote and nobody edited is refreshed).
-
-        Args:
-            linvt_only (`bool`, *optional*, defaults to `False`):
-                Save LinVT's weights alone (`linvt.safetensors`) with the config, which names the image-LLM checkpoint
-                in `image_llm_name_or_path` and marks the checkpoint `"linvt_only": true`; `from_pretrained` then loads
-                that image-LLM with its own class and LinVT on top.
-            push_to_hub, kwargs: as for `PreTrainedModel.save_pretrained` (`repo_id`, `commit_message`, `create_pr`,
-                `private`, `token`, `max_shard_size`, ...).
-
-        Raises:
-            ValueError: `linvt_only=True` and the config names no image-LLM, or, with `push_to_hub=True`, names a
-                local folder (nobody else could load the checkpoint); raised before anything is written or created.
-        """
-        if os.path.isfile(save_directory):
-            logger.error(f"Provided path ({save_directory}) should be a directory, not a file")  # as transformers
-            return None
-        if linvt_only:
-            self._check_linvt_only_image_llm(for_hub=push_to_hub)
-        push = self._start_push(save_directory, kwargs) if push_to_hub and is_main_process else None
-        if linvt_only:
-            self._save_linvt_only(save_directory, is_main_process, state_dict)
-        else:
-            if hasattr(self.config, LINVT_ONLY_KEY):  # a config read from a LinVT-only config.json by hand
-                delattr(self.config, LINVT_ONLY_KEY)
-            super().save_pretrained(save_directory, is_main_process, state_dict, **kwargs)
-        if not is_main_process:
-            return None
-        self._warn_unused_weights(save_directory, linvt_only)
-        repo_id = push["repo_id"] if push else os.fspath(save_directory)
-        write_model_card(build_model_card(self, repo_id, linvt_only, self.model_tags), save_directory)
-        if push is None:
-            return None
-        keep = ()
-        if is_generated_card(read_text(os.path.join(save_directory, MODEL_CARD_NAME))) and (
-            hub_model_card(push["repo_id"], push["token"]) is not None
-        ):
-            keep = (MODEL_CARD_NAME,)  # the repo's own card stays, as in transformers
-        return upload_changed_files(save_directory, keep=keep, **push)
-
-    def push_to_hub(
-        self,
-        repo_id: str,
-        *,
-        linvt_only: bool = False,
-        commit_message: str | None = None,
-        commit_description: str | None = None,
-        private: bool | None = None,
-        token: bool | str | None = None,
-        revision: str | None = None,
-        create_pr: bool = False,
-        max_shard_size: int | str | None = "50GB",
-        tags: list[str] | str | None = None,
-    ) -> CommitInfo:
-        r"""
-        Upload the model to the Hub, as `PreTrainedModel.push_to_hub` does; `linvt_only=True` uploads a LinVT-only
-        checkpoint (see `save_pretrained`). The repo's README.md is kept if it has one; otherwise this model's card is
-        uploaded.
-
-        Raises:
-            ValueError: `linvt_only=True` and `config.image_llm_name_or_path` is not set or is not a Hub repo id (a
-                local folder); raised before the repo is created.
-        """
-        if linvt_only:
-            self._check_linvt_only_image_llm(for_hub=True)
-        tags = [tags] if isinstance(tags, str) else list(tags or [])
-        tags = list(dict.fromkeys([*(self.model_tags or []), *tags]))
-        repo_id = hf_api().create_repo(repo_id, private=private, token=token, exist_ok=True).repo_id
-        with tempfile.TemporaryDirectory() as folder:
-            self.save_pretrained(folder, linvt_only=linvt_only, max_shard_size=max_shard_size)
-            card = hub_model_card(repo_id, token)
-            path = os.path.join(folder, MODEL_CARD_NAME)
-            if card is not None:
-                tag_card(card, tags).save(path)
-            else:
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write(card_text(build_model_card(self, repo_id, linvt_only, tags)))
-            return upload_changed_files(
-                folder,
-                repo_id,
-                commit_message=commit_message,
-                token=token,
-                create_pr=create_pr,
-                revision=revision,
-                commit_description=commit_description,
-            )
-
-    @classmethod
-    def from_pretrained(
-        cls, pretrained_model_name_or_path: str | os.PathLike | None, *model_args: Any, **kwargs: Any
-    ) -> LinVTForConditionalGeneration:
-        r"""
-        Load a saved LinVT model as `PreTrainedModel.from_pretrained` does. A LinVT-only checkpoint (its config.json
-        says `"linvt_only": true`) loads the image-LLM named by its `image_llm_name_or_path` with that model's own
-        class, then LinVT's weights (`linvt.safetensors`) on top, exactly.
-
-        For a LinVT-only checkpoint: `dtype`, `device_map`, `attn_implementation`, `quantization_config`, ... apply to
-        the image-LLM (LinVT follows its embeddings' device and dtype); `cache_dir`, `token`, `local_files_only`,
-        `force_download`, `proxies` to both; `revision` and `subfolder` to the LinVT checkpoint only. LinVT config
-        fields given as kwargs override the saved ones, e.g. `image_llm_name_or_path="/local/copy"`.
-
-        Raises:
-            ValueError: a LinVT-only checkpoint names no image-LLM, or its LinVT weights do not match its config.
-        """
-        config = cls._checkpoint_config(pretrained_model_name_or_path, kwargs)
-        if config is None or not is_linvt_only(config):
-            return super().from_pretrained(pretrained_model_name_or_path, *model_args, **kwargs)
-        if model_args:
-            raise ValueError(f"a LinVT-only checkpoint takes no positional model arguments, got {len(model_args)}")
-        return cls._from_linvt_only(os.fspath(pretrained_model_name_or_path), config, dict(kwargs))
-
-    @classmethod
-    def _checkpoint_config(cls, name: str | os.PathLike | None, kwargs: dict[str, Any]) -> PreTrainedConfig | None:
-        """The config being loaded (given, or read from the checkpoint), or None where transformers must decide."""
-        config = kwargs.get("config")
-        if isinstance(config, PreTrainedConfig):
-            return config
-        source = config if config is not None else name
-        if source is None or kwargs.get("gguf_file") is not None:
-            return None
-        try:
-            return cls.config_class.from_pretrained(source, **{k: kwargs[k] for k in HUB_KWARGS if k in kwargs})
-        except (OSError, ValueError):
-            return None  # transformers' own loading reports it
-
-    @classmethod
-    def _from_linvt_only(
-        cls, name: str, config: PreTrainedConfig, kwargs: dict[str, Any]
-    ) -> LinVTForConditionalGeneration | tuple[LinVTForConditionalGeneration, dict[str, Any]]:
-        output_loading_info = kwargs.pop("output_loading_info", False)
-        generation_config = kwargs.pop("generation_config", None)
-        kwargs.pop("config", None)
-        if kwargs.pop("state_dict", None) is not None:
-            raise ValueError("state_dict cannot be combined with a LinVT-only checkpoint")
-        config = copy.deepcopy(config)
-        delattr(config, LINVT_ONLY_KEY)
-        base_fields = {f.name for f in dataclasses.fields(PreTrainedConfig)} | {"image_llm_config"}
-        for key in {f.name for f in dataclasses.fields(config)}.intersection(kwargs) - base_fields:
-            setattr(config, key, kwargs.pop(key))
-        download, image_llm_kwargs = split_linvt_only_kwargs(kwargs)
-        if explicit_attn_implementation(config) is not None:  # the Auto classes put it there
-            image_llm_kwargs.setdefault("attn_implementation", explicit_attn_implementation(config))
-        if not config.image_llm_name_or_path:
-            raise ValueError(
-                f"{name} is a LinVT-only checkpoint, but its config.json names no image-LLM (image_llm_name_or_path "
-                "is missing); pass image_llm_name_or_path=<Hub id or folder of the image-LLM> to from_pretrained"
-            )
-        weights = cached_file(name, LINVT_WEIGHTS_NAME, **download)
-        image_llm, image_llm_info = cls.image_llm_class.from_pretrained(
-            config.image_llm_name_or_path, output_loading_info=True, **image_llm_kwargs
-        )
-        config.image_llm_config = image_llm.config
-        model = cls(config, image_llm=image_llm)
-        model.follow_image_llm()
-        load_linvt_weights(model, weights)
-        model.generation_config = generation_config or cls._saved_generation_config(name, download, image_llm)
-        model.config.name_or_path = name
-        model.eval()
-        if not output_loading_info:
-            return model
-        return model, prefixed_loading_info(image_llm_info, "image_llm.")
-
-    @staticmethod
-    def _saved_generation_config(name: str, download: dict[str, Any], image_llm: PreTrainedModel) -> GenerationConfig:
-        try:
-            return GenerationConfig.from_pretrained(name, **download)
-        except OSError:
-            return copy.deepcopy(image_llm.generation_config)
-
-    def _save_linvt_only(
-        self, save_directory: str | os.PathLike, is_main_process: bool, state_dict: dict[str, torch.Tensor] | None
-    ) -> None:
-        if not is_main_process:
-            return
-        os.makedirs(save_directory, exist_ok=True)
-        # As transformers records them for a full save.
-        self.config.dtype = str(self.dtype).removeprefix("torch.")
-        self.config.architectures = [type(self).__name__]
-        config = copy.deepcopy(self.config)
-        setattr(config, LINVT_ONLY_KEY, True)
-        config.save_pretrained(save_directory)
-        if self.can_generate():
-            self.generation_config.save_pretrained(save_directory)
-        save_linvt_weights(linvt_state_dict(self, state_dict), save_directory)
-
-    def _check_linvt_only_image_llm(self, for_hub: bool) -> None:
-        """Raise `ValueError` unless a LinVT-only checkpoint of this model could be loaded: the config must name its
-        image-LLM, and one for the Hub must name it by Hub repo id (a folder here is nowhere for anyone else)."""
-        name = self.config.image_llm_name_or_path
-        if not name:
-            raise ValueError(
-                "a LinVT-only checkpoint loads onto the image-LLM its config names, but config.image_llm_name_or_path "
-                "is not set: set it to the image-LLM's Hub id or folder (from_backbone does) or save the full model"
-            )
-        if for_hub and not is_hub_repo_id(name):
-            where = "a folder on this machine" if os.path.isdir(name) else "not a Hub repo id ('org/name')"
-            raise ValueError(
-                f"config.image_llm_name_or_path is {name!r}, {where}: a LinVT-only checkpoint on the Hub loads onto "
-                "the image-LLM it names, which nobody else could load from there. Set model.config."
-                "image_llm_name_or_path to the Hub id of the image-LLM LinVT was trained on (e.g. "
-                "'Qwen/Qwen2-VL-7B-Instruct') before pushing, or push the full model (linvt_only=False)"
-            )
-
-    def _start_push(self, save_directory: str | os.PathLike, kwargs: dict[str, Any]) -> dict[str, Any]:
-        """Create the repo and note the folder's files, as `PreTrainedModel.save_pretrained(push_to_hub=True)` does."""
-        repo_id = kwargs.pop("repo_id", os.fspath(save_directory).rstrip(os.path.sep).split(os.path.sep)[-1])
-        token = kwargs.get("token")
-        repo_id = hf_api().create_repo(repo_id, private=kwargs.pop("private", None), token=token, exist_ok=True).repo_id
-        os.makedirs(save_directory, exist_ok=True)
-        return {
-            "repo_id": repo_id,
-            "since": file_timestamps(save_directory),
-            "commit_message": kwargs.pop("commit_message", None),
-            "token": token,
-            "create_pr": kwargs.pop("create_pr", False),
-        }
-
-    @staticmethod
-    def _warn_unused_weights(save_directory: str | os.PathLike, linvt_only: bool) -> None:
-        # Files of an earlier save of the other kind are left alone (config.json says which weights count).
-        names = os.listdir(save_directory)
-        if linvt_only:
-            unused = [n for n in names if re.fullmatch(r"model(-\d{5}-of-\d{5})?\.safetensors(\.index\.json)?", n)]
-        else:
-            unused = [n for n in names if n == LINVT_WEIGHTS_NAME]
-        if unused:
-            logger.warning(
-                f"{save_directory} still holds {sorted(unused)} from an earlier save; the checkpoint saved now does "
-                "not use them (its config.json says which weights it has); delete them to save space"
-            )
-
-    # ------------------------------------------------------------------ delegation to the image-LLM
-    def get_input_embeddings(self) -> nn.Module:
-        return self.image_llm.get_input_embeddings()
-
-    def set_input_embeddings(self, value: nn.Module) -> None:
-        self.image_llm.set_input_embeddings(value)
-
-    def get_output_embeddings(self) -> nn.Module | None:
-        return self.image_llm.get_output_embeddings()
-
-    def set_output_embeddings(self, value: nn.Module) -> None:
-        self.image_llm.set_output_embeddings(value)
-
-    def get_decoder(self):
-        return self.image_llm.get_decoder()
-
-    @property
-    def vision_modules(self) -> list[nn.Module]:
-        """The image-LLM's vision encoder and projector (what stage 2 keeps frozen). Families override if needed."""
-        inner = getattr(self.image_llm, "model", self.image_llm)
-        names = ("visual", "vision_tower", "multi_modal_projector", "image_newline")
-        return [getattr(inner, name) for name in names if isinstance(getattr(inner, name, None), nn.Module)]
+    def image_llm_video_features(self, *args: Any, **kwargs: Any) -> Any:
+        """The image-LLM's own `get_video_features` (its native video path, for `frame_features`)."""
+        return super().get_video_features(*args, **kwargs)
 
     # ------------------------------------------------------------------ the video path
-    def frame_tokens(self, video_inputs: dict[str, Any]) -> list[torch.Tensor]:
-        """Per-frame tokens of each video, `[T_v, N_v, D]` each, from the image-LLM's own vision path."""
-        raise NotImplementedError
+    def vision_modules(self) -> list[nn.Module]:
+        """The vision encoder and projector (what decides whether frames need gradients)."""
+        return [m for m in self.children() if m is not self.video_tokenizer and m is not self.get_decoder()]
 
-    def frame_token_grids(self, video_inputs: dict[str, Any]) -> list[tuple[int, int]]:
-        """`(rows, cols)` of each video's per-frame tokens over the frame, row-major (token n sits at row n // cols),
-        for drawing what LinVT selected over the frames."""
-        raise NotImplementedError
-
-    def image_llm_forward_with_video(
+    def get_video_features(
         self,
-        input_ids: torch.LongTensor,
-        video_embeds: torch.Tensor,
-        image_llm_kwargs: dict[str, Any],
-        video_mask: torch.BoolTensor,
-    ) -> CausalLMOutputWithPast:
-        """Run the image-LLM on `input_ids` `[B, L]` with `video_embeds` `[num_video_tokens_total, D]` at the video
-        placeholders `video_mask` `[B, L]`; `image_llm_kwargs` hold everything else (images, masks, cache, labels)."""
-        raise NotImplementedError
-
-    def embed_with_videos(
-        self, input_ids: torch.LongTensor, video_embeds: torch.Tensor, video_mask: torch.BoolTensor
-    ) -> torch.Tensor:
-        """The LLM's embeddings of `input_ids` `[B, L]` with `video_embeds` `[num_video_tokens_total, D]` put at the
-        placeholders `video_mask` `[B, L]`, in order: `[B, L, D]`. Video token ids elsewhere keep their embedding."""
-        inputs_embeds = self.get_input_embeddings()(input_ids)
-        video_embeds = video_embeds.to(inputs_embeds.device, inputs_embeds.dtype)
-        return inputs_embeds.masked_scatter(video_mask.to(inputs_embeds.device).unsqueeze(-1), video_embeds)
-
-    def _vision_grad_enabled(self) -> bool:
-        return torch.is_grad_enabled() and any(p.requires_grad for m in self.vision_modules for p in m.parameters())
-
-    def encode_videos(
-        self,
-        input_ids: torch.LongTensor,
-        video_inputs: dict[str, Any],
-        output_video_tokenizer: bool = False,
-    ) -> tuple[torch.Tensor, list[LinearVideoTokenizerOutput], list[list[int]]]:
-        """Frames -> per-frame tokens -> LinVT -> the video tokens of the batch in placeholder order `[total, D]`."""
-        with torch.set_grad_enabled(self._vision_grad_enabled()):
-            per_video = self.frame_tokens(video_inputs)
-        num_videos = len(per_video)
-        frame_mask = video_inputs.get("video_frame_mask")
-        clip_ids = video_inputs.get("video_clip_ids")
-        num_frames = [f.shape[0] if frame_mask is None else int(frame_mask[i].sum()) for i, f in enumerate(per_video)]
-        tokens_per_video = [self.config.num_output_tokens(n) for n in num_frames]
-        question_embeds, question_mask = self.question_embeddings(
-            input_ids, video_inputs.get("question_mask"), tokens_per_video, video_inputs.get("video_placeholder_mask")
-        )
-
-        groups: dict[int, list[int]] = {}
-        for index, tokens in enumerate(per_video):
-            groups.setdefault(tokens.shape[1], []).append(index)
-        tokens_by_video: list[torch.Tensor | None] = [None] * num_videos
-        outputs, group_lists = [], []
-        for members in groups.values():
-            frames = [per_video[i] for i in members]
-            lengths = [f.shape[0] for f in frames]
-            if frame_mask is not None:
-                lengths = [int(frame_mask[i].sum()) for i in members]
-            width = max(lengths)
-            batch = frames[0].new_zeros(len(members), width, *frames[0].shape[1:])
-            mask = torch.zeros(len(members), width, dtype=torch.bool, device=batch.device)
-            for row, (f, length) in enumerate(zip(frames, lengths)):
-                if f.shape[0] < length:
-                    raise ValueError(
-                        f"video {members[row]} has {f.shape[0]} frames of tokens but video_frame_mask marks {length}"
-                    )
-                batch[row, :length] = f[:length]
-                mask[row, :length] = True
-            clips = None
-            if clip_ids is not None:
-                clips = clip_ids[members][:, :width].to(batch.device)
-            out = self.linvt(
-                batch,
-                frame_mask=mask,
-                text_embeds=question_embeds[members].to(batch.dtype) if question_embeds is not None else None,
-                text_mask=question_mask[members] if question_mask is not None else None,
-                clip_ids=clips,
-                output_aggregation_weights=output_video_tokenizer,
-            )
-            for row, index in enumerate(members):
-                tokens_by_video[index] = out.video_tokens[row][out.video_tokens_mask[row]]
-            outputs.append(out)
-            group_lists.append(members)
-        return torch.cat(tokens_by_video, dim=0), outputs, group_lists
-
-    def question_embeddings(
-        self,
-        input_ids: torch.LongTensor,
-        question_mask: torch.Tensor | None,
-        tokens_per_video: list[int],
-        placeholder_mask: torch.Tensor | None = None,
-    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """The question that conditions TTA for each video: `[V, M, D]` embeddings and `[V, M]` mask.
-
-        A video takes the question tokens (`question_mask`) of the sample it sits in (see `video_owners`, which
-        `placeholder_mask` is passed to).
-        """
-        if question_mask is None:
-            return None, None
-        if question_mask.shape != input_ids.shape:
-            raise ValueError(
-                f"question_mask has shape {tuple(question_mask.shape)} but input_ids {tuple(input_ids.shape)}: it "
-                "marks the question tokens of input_ids, so it must have the same shape"
-            )
-        num_videos = len(tokens_per_video)
-        owners = self.video_owners(input_ids, tokens_per_video, placeholder_mask)
-        embed = self.get_input_embeddings()
-        lengths = question_mask.sum(1)
-        width = max(int(lengths.max()), 1)
-        embeds = embed.weight.new_zeros(num_videos, width, embed.weight.shape[1])
-        mask = torch.zeros(num_videos, width, dtype=torch.bool, device=embeds.device)
-        for video, sample in enumerate(owners):
-            ids = input_ids[sample][question_mask[sample].bool()]
-            if ids.numel():
-                embeds[video, : ids.numel()] = embed(ids)
-                mask[video, : ids.numel()] = True
-        return embeds, mask
-
-    def video_owners(
-        self,
-        input_ids: torch.LongTensor,
-        tokens_per_video: list[int] | None = None,
-        placeholder_mask: torch.Tensor | None = None,
-    ) -> list[int]:
-        """The sample index of each video, in placeholder order.
-
-        Videos fill the video placeholders (`placeholder_mask` `[B, L]`; by default every video token of `input_ids`)
-        one after the other, `tokens_per_video[v]` each (default: LinVT's fixed `config.num_video_tokens`), so videos
-        written back to back (LLaVA-OneVision's `<video><video>`) are told apart. A baseline tokenizer without counts
-        falls back to one contiguous placeholder run per video.
-        """
-        is_video = input_ids == self.config.video_token_id if placeholder_mask is None else placeholder_mask.bool()
-        total = int(is_video.sum())
-        if tokens_per_video is None and self.config.tokenizer_type == "linvt":
-            tokens_per_video = [self.config.num_video_tokens] * (total // self.config.num_video_tokens)
-        if tokens_per_video is None:
-            starts = is_video.clone()
-            starts[:, 1:] &= ~is_video[:, :-1]
-            return starts.nonzero()[:, 0].tolist()
-        if total != sum(tokens_per_video):
-            raise ValueError(
-                f"the prompts hold {total} video placeholder tokens but the {len(tokens_per_video)} video(s) given "
-                f"take {sum(tokens_per_video)} ({tokens_per_video})"
-            )
-        rows = is_video.nonzero()[:, 0]
-        starts = torch.tensor([0, *tokens_per_video[:-1]], device=rows.device).cumsum(0)
-        return rows[starts].tolist()
-
-    # ------------------------------------------------------------------ forward
-    @can_return_tuple
-    def forward(
-        self,
-        input_ids: torch.LongTensor | None = None,
-        attention_mask: torch.Tensor | None = None,
-        position_ids: torch.LongTensor | None = None,
-        pixel_values_videos: torch.Tensor | None = None,
+        pixel_values_videos: torch.Tensor,
+        video_frame_mask: torch.Tensor | None = None,
         video_grid_thw: torch.LongTensor | None = None,
-        video_num_frames: torch.LongTensor | None = None,
-        video_frame_mask: torch.BoolTensor | None = None,
         video_clip_ids: torch.LongTensor | None = None,
-        video_timestamps: torch.Tensor | None = None,
-        video_frame_indices: torch.LongTensor | None = None,
-        video_temporal_patch_frame_indices: torch.LongTensor | None = None,
-        question_mask: torch.BoolTensor | None = None,
-        video_placeholder_mask: torch.BoolTensor | None = None,
-        output_video_tokenizer: bool = False,
-        **image_llm_kwargs: Any,
-    ) -> LinVTCausalLMOutputWithPast:
+        input_ids: torch.LongTensor | None = None,
+        question_mask: torch.Tensor | None = None,
+        video_sample_index: torch.LongTensor | None = None,
+        output_aggregation_weights: bool = False,
+        **kwargs: Any,
+    ) -> LinVTVideoFeatures:
         r"""
-        Without `pixel_values_videos` this is the image-LLM's own forward. With them, each video's frames go through
-        the image-LLM's vision encoder and projector, then LinVT, and the resulting video tokens replace the video
-        placeholder tokens of `input_ids`.
+        LinVT's video tokens for V videos: frames -> the image-LLM's vision encoder and projector -> the video
+        tokenizer, conditioned on each video's question.
 
         Args:
-            position_ids (`torch.LongTensor`, *optional*): passed to the image-LLM. Being in this signature makes
-                `generate` prepare them with the image-LLM's own `_prepare_position_ids_for_generation` (Qwen's
-                M-RoPE positions; positions that skip left padding) and carry them through the decode steps.
-            pixel_values_videos (`torch.FloatTensor`): the frames as `LinVTProcessor` prepares them for this family.
-            video_grid_thw (`torch.LongTensor` of shape `(num_videos, 3)`, *optional*): Qwen2-VL's video grids.
-            video_frame_mask (`torch.BoolTensor` of shape `(num_videos, max_frames)`): False for padding frames.
-            video_clip_ids (`torch.LongTensor` of shape `(num_videos, max_frames)`): the shot of each frame.
-            question_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`): the question tokens that
-                condition TTA.
-            video_placeholder_mask (`torch.BoolTensor` of shape `(batch_size, sequence_length)`, *optional*): the
-                video placeholders that LinVT's tokens fill; by default every `config.video_token_id` of `input_ids`.
-                `generate` passes the prompt's, so that a video token generated later (or proposed by prompt lookup)
-                is an ordinary token, as in cached decoding.
-            output_video_tokenizer (`bool`): also return what LinVT selected and how it aggregated.
-            return_dict (`bool`, *optional*): False returns a tuple (`config.return_dict` by default), as transformers'
-                models do.
-            **image_llm_kwargs: everything else goes to the image-LLM's forward (attention_mask, pixel_values,
-                image_grid_thw, past_key_values, labels, ...).
-
-        Raises:
-            TypeError: `pixel_values_videos` are not floating point (e.g. raw uint8 frames, not the processor's).
+            pixel_values_videos (`torch.FloatTensor`): the frames as the processor prepares them for this family.
+            video_frame_mask (`torch.BoolTensor` of shape `(num_videos, max_steps)`): True for each real time step
+                (frame, or temporal patch for Qwen), padding at the end; one video of all steps when None.
+            video_grid_thw (`torch.LongTensor` of shape `(num_videos, 3)`, *optional*): Qwen's video grids.
+            video_clip_ids (`torch.LongTensor` of shape `(num_videos, max_steps)`, *optional*): the shot of each step.
+            input_ids (`torch.LongTensor` of shape `(batch_size, seq_len)`), question_mask (`torch.BoolTensor` of
+                the same shape), video_sample_index (`torch.LongTensor` of shape `(num_videos,)`): the prompts, the
+                question tokens that condition TTA, and the prompt each video belongs to (see `question_embeddings`).
+            output_aggregation_weights (`bool`): also return each video token's weights over the kept frame tokens.
+            kwargs: other processor outputs (ignored).
         """
-        if attention_mask is not None:
-            image_llm_kwargs["attention_mask"] = attention_mask
-        if position_ids is not None:
-            image_llm_kwargs["position_ids"] = position_ids
-        # `can_return_tuple` turns the output into a tuple when return_dict=False.
-        image_llm_kwargs["return_dict"] = True
-        if pixel_values_videos is None:
-            # No video: the image-LLM's own forward and output, untouched.
-            return self.image_llm(input_ids=input_ids, **image_llm_kwargs)
-        if input_ids is None:
-            raise ValueError("input_ids are needed with pixel_values_videos: they say where the video tokens go")
         if not torch.is_floating_point(pixel_values_videos):
             raise TypeError(
                 f"pixel_values_videos must be floating point (the processor's normalised pixel values), got "
-                f"{pixel_values_videos.dtype}: pass the videos through LinVTProcessor rather than raw frames"
+                f"{pixel_values_videos.dtype}: pass the videos through the LinVT processor rather than raw frames"
             )
-        video_inputs = {
-            "pixel_values_videos": pixel_values_videos,
-            "video_grid_thw": video_grid_thw,
-            "video_num_frames": video_num_frames,
-            "video_frame_mask": video_frame_mask,
-            "video_clip_ids": video_clip_ids,
-            "question_mask": question_mask,
-            "video_placeholder_mask": self.video_placeholders(input_ids, video_placeholder_mask),
-        }
-        video_embeds, tokenizer_outputs, groups = self.encode_videos(input_ids, video_inputs, output_video_tokenizer)
-        expected = int(video_inputs["video_placeholder_mask"].sum())
-        if video_embeds.shape[0] != expected:
+        frame_mask = self.video_frame_mask(pixel_values_videos, video_grid_thw, video_frame_mask)
+        frames_per_video = frame_mask.sum(1).tolist()
+        with torch.set_grad_enabled(self.vision_needs_grad()):
+            per_video = self.frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
+        question_embeds, question_key_mask = self.question_embeddings(input_ids, question_mask, video_sample_index)
+        groups: dict[int, list[int]] = {}
+        for video, tokens in enumerate(per_video):
+            groups.setdefault(tokens.shape[1], []).append(video)
+        outputs, members_list, rows = [], [], [None] * len(per_video)
+        for members in groups.values():
+            mask = frame_mask[members].to(per_video[members[0]].device)
+            frames = per_video[members[0]].new_zeros(len(members), mask.shape[1], *per_video[members[0]].shape[1:])
+            frames[mask] = torch.cat([per_video[v] for v in members])
+            out = self.video_tokenizer(
+                frames,
+                frame_mask=mask,
+                text_embeds=None if question_embeds is None else question_embeds[members].to(frames.dtype),
+                text_mask=None if question_key_mask is None else question_key_mask[members],
+                clip_ids=None if video_clip_ids is None else video_clip_ids[members][:, : mask.shape[1]].to(mask.device),
+                output_aggregation_weights=output_aggregation_weights,
+            )
+            for row, video in enumerate(members):
+                rows[video] = (out.video_tokens[row], out.video_tokens_mask[row])
+            outputs.append(out)
+            members_list.append(members)
+        width = max(tokens.shape[0] for tokens, _ in rows)
+        video_tokens = rows[0][0].new_zeros(len(rows), width, rows[0][0].shape[-1])
+        tokens_mask = torch.zeros(len(rows), width, dtype=torch.bool, device=video_tokens.device)
+        for video, (tokens, mask) in enumerate(rows):
+            video_tokens[video, : tokens.shape[0]] = tokens
+            tokens_mask[video, : tokens.shape[0]] = mask
+        return LinVTVideoFeatures(
+            video_tokens=video_tokens,
+            video_tokens_mask=tokens_mask,
+            tokenizer_outputs=outputs,
+            video_groups=members_list,
+            frame_token_grids=self.frame_token_grids(pixel_values_videos, video_grid_thw, len(rows)),
+        )
+
+    def video_frame_mask(
+        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, video_frame_mask: torch.Tensor | None
+    ) -> torch.BoolTensor:
+        """`video_frame_mask` checked (bool, padding only at the end of a row), or one video of every step."""
+        if video_frame_mask is None:
+            steps = int(video_grid_thw[0, 0]) if video_grid_thw is not None else pixel_values_videos.shape[0]
+            if video_grid_thw is not None and len(video_grid_thw) != 1:
+                raise ValueError(f"{len(video_grid_thw)} videos need a video_frame_mask saying how long each is")
+            return torch.ones(1, steps, dtype=torch.bool, device=pixel_values_videos.device)
+        mask = video_frame_mask.bool()
+        counts = mask.sum(1)
+        if bool((counts == 0).any()) or not torch.equal(mask, torch.arange(mask.shape[1], device=mask.device) < counts[:, None]):
             raise ValueError(
-                f"LinVT produced {video_embeds.shape[0]} video tokens but the prompts hold {expected} video "
-                f"placeholder tokens (id {self.config.video_token_id}); build prompts with LinVTProcessor for this "
-                "model's tokenizer settings"
+                "video_frame_mask must mark each video's steps from the first one on (padding only at the end) and at "
+                f"least one step per video; got {mask.int().tolist()}"
             )
-        outputs = self.image_llm_forward_with_video(
-            input_ids, video_embeds, image_llm_kwargs, video_inputs["video_placeholder_mask"]
-        )
-        fields = {k: v for k, v in outputs.items() if k in CausalLMOutputWithPast.__dataclass_fields__}
-        return LinVTCausalLMOutputWithPast(
-            **fields,
-            video_tokenizer_outputs=tokenizer_outputs if output_video_tokenizer else None,
-            video_groups=groups if output_video_tokenizer else None,
-        )
+        return mask
+
+    def vision_needs_grad(self) -> bool:
+        """Whether the frames' vision activations need gradients (the vision encoder or projector trains)."""
+        return torch.is_grad_enabled() and any(p.requires_grad for m in self.vision_modules() for p in m.parameters())
+
+    def question_embeddings(
+        self,
+        input_ids: torch.LongTensor | None,
+        question_mask: torch.Tensor | None,
+        video_sample_index: torch.LongTensor | None,
+    ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The question that conditions TTA for each video: `[V, M, D]` embeddings (the LLM's own embedding table)
+        and `[V, M]` mask. Video v takes the question tokens (`question_mask` `[B, L]`) of prompt
+        `video_sample_index[v]`. None, None without a question (TTA then uses its null token)."""
+        if question_mask is None or input_ids is None:
+            return None, None
+        if video_sample_index is None:
+            raise ValueError(
+                "question_mask needs video_sample_index (the prompt each video belongs to, which the processor gives)"
+            )
+        question_mask = prompt_mask("question_mask", question_mask, input_ids)
+        embed = self.get_input_embeddings()
+        rows = video_sample_index.to(input_ids.device)
+        lengths = question_mask[rows].sum(1)
+        width = max(int(lengths.max()), 1)
+        embeds = embed.weight.new_zeros(len(rows), width, embed.weight.shape[1])
+        mask = torch.arange(width, device=rows.device)[None, :] < lengths[:, None]
+        if bool(mask.any()):
+            embeds[mask] = embed(input_ids[rows][question_mask[rows]])
+        return embeds, mask
 
     def video_placeholders(
         self, input_ids: torch.LongTensor, video_placeholder_mask: torch.Tensor | None = None
     ) -> torch.BoolTensor:
-        """The video placeholders of `input_ids` `[B, L]`: `video_placeholder_mask` where given (checked: same shape,
-        video tokens only), else every `config.video_token_id`."""
+        """The video placeholders of `input_ids` `[B, L]`: `video_placeholder_mask` where given (checked: same width
+        or the prompt's, video tokens only), else every `config.video_token_id`."""
         is_video = input_ids == self.config.video_token_id
         if video_placeholder_mask is None:
             return is_video
-        if video_placeholder_mask.shape != input_ids.shape:
+        mask = prompt_mask("video_placeholder_mask", video_placeholder_mask, input_ids)
+        if bool((mask & ~is_video).any()):
             raise ValueError(
-                f"video_placeholder_mask has shape {tuple(video_placeholder_mask.shape)} but input_ids "
-                f"{tuple(input_ids.shape)}: it marks video placeholders of input_ids, so it must have the same shape"
-            )
-        mask = video_placeholder_mask.bool().to(is_video.device)
-        if (mask & ~is_video).any():
-            raise ValueError(
-                "video_placeholder_mask marks positions of input_ids that do not hold the video token "
-                f"(id {self.config.video_token_id})"
+                f"video_placeholder_mask marks positions that do not hold the video token (id {self.config.video_token_id})"
             )
         return mask
 
-    # ------------------------------------------------------------------ generation
-    def generate(self, inputs: torch.Tensor | None = None, *args: Any, **kwargs: Any):
-        """`GenerationMixin.generate`; with videos, the prompt's video tokens are recorded as the placeholders
-        (`video_placeholder_mask`), so that steps which run the video again (no KV cache, prompt lookup) treat the
-        video tokens generated after the prompt as ordinary tokens, as cached decoding does."""
-        prompt = inputs if inputs is not None else kwargs.get("input_ids")
-        if (
-            kwargs.get("pixel_values_videos") is not None
-            and kwargs.get("video_placeholder_mask") is None
-            and isinstance(prompt, torch.Tensor)
-            and not torch.is_floating_point(prompt)
-        ):
-            kwargs["video_placeholder_mask"] = prompt == self.config.video_token_id
-        return super().generate(inputs, *args, **kwargs)
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        video_grid_thw: torch.LongTensor | None = None,
+        video_frame_mask: torch.BoolTensor | None = None,
+        video_clip_ids: torch.LongTensor | None = None,
+        video_sample_index: torch.LongTensor | None = None,
+        question_mask: torch.BoolTensor | None = None,
+        video_placeholder_mask: torch.BoolTensor | None = None,
+        video_features: LinVTVideoFeatures | None = None,
+        output_aggregation_weights: bool = False,
+        **kwargs: Any,
+    ) -> BaseModelOutputWithPast:
+        r"""
+        Without videos this is the image-LLM's own forward. With them (`pixel_values_videos`, or `video_features`
+        computed before by `get_video_features`), LinVT's video tokens replace the video placeholder tokens of
+        `input_ids`.
 
-    def _validate_model_kwargs(self, model_kwargs: dict[str, Any]) -> None:
-        # What the image-LLM's forward takes passes through **image_llm_kwargs.
-        accepted = set(inspect.signature(self.image_llm.forward).parameters)
-        super()._validate_model_kwargs({k: v for k, v in model_kwargs.items() if k not in accepted})
+        Args:
+            pixel_values_videos, video_grid_thw, video_frame_mask, video_clip_ids, video_sample_index, question_mask:
+                the processor's video outputs (see `get_video_features`).
+            video_placeholder_mask (`torch.BoolTensor` of shape `(batch_size, prompt_len)`, *optional*): the video
+                placeholders LinVT's tokens fill; by default every `config.video_token_id` of `input_ids`.
+                `generate` passes the prompt's, so that a video token generated later is an ordinary token.
+            video_features (`LinVTVideoFeatures`, *optional*): precomputed, instead of `pixel_values_videos`.
+            output_aggregation_weights (`bool`): keep each video token's weights in `video_features`.
+            kwargs: the image-LLM's own inputs (attention_mask, position_ids, cache, pixel_values, `return_dict`
+                (False returns a tuple), ...).
+        """
+        if pixel_values_videos is None and video_features is None:
+            if video_grid_thw is not None:
+                kwargs["video_grid_thw"] = video_grid_thw
+            return super().forward(input_ids=input_ids, **kwargs)
+        if input_ids is None:
+            raise ValueError("input_ids are needed with videos: they say where the video tokens go")
+        placeholders = self.video_placeholders(input_ids, video_placeholder_mask)
+        if video_features is None:
+            video_features = self.get_video_features(
+                pixel_values_videos,
+                video_frame_mask=video_frame_mask,
+                video_grid_thw=video_grid_thw,
+                video_clip_ids=video_clip_ids,
+                input_ids=input_ids,
+                question_mask=question_mask,
+                video_sample_index=video_sample_index,
+                output_aggregation_weights=output_aggregation_weights,
+            )
+        embeds = video_features.placeholder_embeds()
+        if embeds.shape[0] != int(placeholders.sum()):
+            raise ValueError(
+                f"LinVT produced {embeds.shape[0]} video tokens ({video_features.tokens_per_video()} per video) but the "
+                f"prompts hold {int(placeholders.sum())} video placeholder tokens (id {self.config.video_token_id}); "
+                "build prompts with this model's processor"
+            )
+        inputs_embeds = self.get_input_embeddings()(input_ids)
+        inputs_embeds = inputs_embeds.masked_scatter(
+            placeholders.to(inputs_embeds.device).unsqueeze(-1), embeds.to(inputs_embeds.device, inputs_embeds.dtype)
+        )
+        return_dict = kwargs.pop("return_dict", None)
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        outputs = self.forward_with_video_embeds(
+            input_ids, inputs_embeds, video_grid_thw=video_grid_thw, return_dict=True, **kwargs
+        )
+        output = linvt_output(LinVTModelOutputWithPast, outputs, video_features=video_features)
+        return output if return_dict else output.to_tuple()
 
-    def prepare_inputs_for_generation(
+
+class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
+    r"""
+    LinVT on an image-LLM with its LM head:
+    `class LinVT<Family>ForConditionalGeneration(LinVTForConditionalGeneration, <ImageLLM>ForConditionalGeneration)`.
+    `self.model` is the family's `LinVT<Family>Model`.
+
+    Attributes:
+        video_text_logit_scale (`nn.Parameter`): log(1 / temperature) of stage 1's contrastive loss (as CLIP's
+            `logit_scale`); only a forward given a `caption_mask` uses it.
+    """
+
+    linvt_model_class: type[PreTrainedModel]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "linvt_model_class" in cls.__dict__:  # a family class: its forward takes the image-LLM's arguments too
+            cls.forward = with_image_llm_arguments(LinVTForConditionalGeneration.forward, image_llm_class_of(cls).forward)
+
+    def __init__(self, config: Any) -> None:
+        super().__init__(config)
+        # The image-LLM's head built its own base model; LinVT's extends it (same weights' names). That first base
+        # model took up (and removed from the config) a legacy `config.gradient_checkpointing`: LinVT's keeps it.
+        checkpointing = self.model.is_activation_checkpointing
+        self.model = self.linvt_model_class(config)
+        self.video_text_logit_scale = nn.Parameter(torch.tensor(INITIAL_LOGIT_SCALE))
+        self.post_init()
+        if checkpointing:
+            self.activation_checkpointing_enable()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        super()._init_weights(module)
+        if module is self and "video_text_logit_scale" in self._parameters:  # not yet during the parent's __init__
+            nn.init.constant_(self.video_text_logit_scale, INITIAL_LOGIT_SCALE)
+
+    @property
+    def video_tokenizer(self) -> PreTrainedModel:
+        """The Linear Video Tokenizer (`self.model.video_tokenizer`)."""
+        return self.model.video_tokenizer
+
+    def get_video_features(self, pixel_values_videos: torch.Tensor, **kwargs: Any) -> LinVTVideoFeatures:
+        """LinVT's video tokens and what it selected; see `LinVTModel.get_video_features`."""
+        return self.model.get_video_features(pixel_values_videos, **kwargs)
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor | None = None,
+        pixel_values_videos: torch.FloatTensor | None = None,
+        video_frame_mask: torch.BoolTensor | None = None,
+        video_clip_ids: torch.LongTensor | None = None,
+        video_sample_index: torch.LongTensor | None = None,
+        question_mask: torch.BoolTensor | None = None,
+        video_placeholder_mask: torch.BoolTensor | None = None,
+        video_features: LinVTVideoFeatures | None = None,
+        labels: torch.LongTensor | None = None,
+        caption_mask: torch.BoolTensor | None = None,
+        gather_contrastive: bool = False,
+        output_aggregation_weights: bool = False,
+        logits_to_keep: int | torch.Tensor = 0,
+        return_dict: bool | None = None,
+        **kwargs: Any,
+    ) -> LinVTCausalLMOutputWithPast | tuple:
+        r"""
+        Without videos this is the image-LLM's own forward (and output). With them, the family's LinVT model puts
+        LinVT's video tokens at the video placeholders and the LM head runs on its output.
+
+        Args:
+            labels (`torch.LongTensor` of shape `(batch_size, seq_len)`, *optional*): next-token labels
+                (`-100` ignored), as for the image-LLM.
+            caption_mask (`torch.BoolTensor` of shape `(batch_size, seq_len)`, *optional*): the caption tokens of
+                each prompt; with it (and videos) the output holds stage 1's `contrastive_loss` between each video's
+                pooled tokens and its prompt's pooled caption embeddings (`video_sample_index` pairs them).
+            gather_contrastive (`bool`): with several processes, take the contrastive loss's negatives from all of
+                them (every process must then call forward each step).
+            output_aggregation_weights (`bool`): keep each video token's weights in `video_features`.
+            return_dict (`bool`, *optional*): False returns a tuple, as transformers' models do.
+            pixel_values_videos, video_frame_mask, video_clip_ids, video_sample_index, question_mask,
+                video_placeholder_mask, video_features: LinVT's video inputs, see `LinVTModel.forward`.
+            kwargs: the image-LLM's own inputs (attention_mask, pixel_values, cache, ...).
+        """
+        return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if pixel_values_videos is None and video_features is None:
+            # (The video inputs of a prompt whose frames were already encoded, in cached decoding, are not needed.)
+            outputs = super().forward(
+                input_ids=input_ids, labels=labels, logits_to_keep=logits_to_keep, return_dict=True, **kwargs
+            )
+            if caption_mask is not None:  # no video to pair: zero, but the other processes' gather is joined
+                contrastive = self.contrastive_loss(input_ids, caption_mask, None, None, gather_contrastive)
+                outputs = linvt_output(LinVTCausalLMOutputWithPast, outputs, contrastive_loss=contrastive)
+            return outputs if return_dict else outputs.to_tuple()
+        # What the loss takes besides logits and labels (pre-shifted targets come with sequence parallelism).
+        loss_kwargs = {key: kwargs.pop(key) for key in ("num_items_in_batch", "shift_labels") if key in kwargs}
+        outputs = self.model(
+            input_ids=input_ids,
+            pixel_values_videos=pixel_values_videos,
+            video_frame_mask=video_frame_mask,
+            video_clip_ids=video_clip_ids,
+            video_sample_index=video_sample_index,
+            question_mask=question_mask,
+            video_placeholder_mask=video_placeholder_mask,
+            video_features=video_features,
+            output_aggregation_weights=output_aggregation_weights,
+            return_dict=True,
+            **kwargs,
+        )
+        hidden = outputs.last_hidden_state
+        keep = slice(-logits_to_keep, None) if isinstance(logits_to_keep, int) else logits_to_keep
+        logits = self.lm_head(hidden[:, keep, :])
+        loss = None
+        if labels is not None:
+            vocab_size = self.config.get_text_config(decoder=True).vocab_size
+            loss = self.loss_function(logits=logits, labels=labels, vocab_size=vocab_size, **loss_kwargs)
+        contrastive = None
+        if caption_mask is not None:
+            contrastive = self.contrastive_loss(
+                input_ids, caption_mask, outputs.video_features, video_sample_index, gather_contrastive
+            )
+        # Every field is carried over by name (the cache is `cache` in newer transformers, `past_key_values` before).
+        output = linvt_output(
+            LinVTCausalLMOutputWithPast, outputs, loss=loss, logits=logits, contrastive_loss=contrastive
+        )
+        return output if return_dict else output.to_tuple()
+
+    def contrastive_loss(
         self,
         input_ids: torch.LongTensor,
-        *args: Any,
-        inputs_embeds: torch.Tensor | None = None,
-        **kwargs: Any,
+        caption_mask: torch.Tensor,
+        video_features: LinVTVideoFeatures | None,
+        video_sample_index: torch.LongTensor | None,
+        gather: bool = False,
+    ) -> torch.Tensor:
+        """Stage 1's video-caption InfoNCE (0-dim): each captioned video's mean token against its prompt's mean
+        caption embedding (the frozen embedding table), in-batch negatives (all processes' with `gather`)."""
+        caption_mask = caption_mask.bool().to(input_ids.device)
+        if video_features is None:  # no video in this batch
+            width = self.get_input_embeddings().weight.shape[-1]
+            # Attached to the trainable video tokenizer, as real rows would be: every process's gathered rows then
+            # need a gradient, so all of them join the backward all-gather (no deadlock under DDP).
+            attached = sum((p.sum() * 0.0 for p in self.video_tokenizer.parameters() if p.requires_grad), 0.0)
+            video = self.video_text_logit_scale.new_zeros(0, width) + attached
+            rows = torch.zeros(0, dtype=torch.long, device=input_ids.device)
+        else:
+            if video_sample_index is None:
+                raise ValueError("caption_mask needs video_sample_index (the prompt each video belongs to)")
+            owners = video_sample_index.to(input_ids.device)
+            captioned = caption_mask[owners].any(1)
+            video = pool_video_tokens(video_features.video_tokens, video_features.video_tokens_mask)[captioned]
+            rows = owners[captioned]
+        with torch.no_grad():  # captions are fixed targets
+            text = pool_token_embeddings(self.get_input_embeddings()(input_ids[rows]), caption_mask[rows])
+        text = text.to(video.dtype)
+        if gather:
+            video, text = gather_rows(video), gather_rows(text)
+        return video_text_contrastive_loss(video, text, self.video_text_logit_scale)
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, inputs: torch.Tensor | None = None, *args: Any, **kwargs: Any) -> Any:
+        """`GenerationMixin.generate`; with videos, the prompt's video tokens are recorded as the placeholders
+        (`video_placeholder_mask`), so that steps which run the video again (no KV cache, prompt lookup) treat video
+        tokens generated after the prompt as ordinary tokens, as cached decoding does; and with several sequences per
+        prompt (beams, `num_return_sequences`) the videos are encoded once, before `generate` repeats the prompts
+        (see `video_features_for_copies`)."""
+        prompt = inputs if inputs is not None else kwargs.get("input_ids")
+        has_video = kwargs.get("pixel_values_videos") is not None or kwargs.get("video_features") is not None
+        if has_video and isinstance(prompt, torch.Tensor) and not torch.is_floating_point(prompt):
+            if kwargs.get("video_placeholder_mask") is None:
+                kwargs["video_placeholder_mask"] = prompt == self.config.video_token_id
+            copies = self.sequences_per_prompt(kwargs)
+            if copies > 1:
+                kwargs = self.video_features_for_copies(prompt, copies, kwargs)
+        return super().generate(inputs, *args, **kwargs)
+
+    def sequences_per_prompt(self, kwargs: dict[str, Any]) -> int:
+        """How many rows `generate` makes of each prompt: the larger of `num_beams` and `num_return_sequences`, as
+        given or as the generation config says."""
+        config = kwargs.get("generation_config") or self.generation_config
+        beams = kwargs.get("num_beams") or config.num_beams or 1
+        returned = kwargs.get("num_return_sequences") or config.num_return_sequences or 1
+        return max(beams, returned)
+
+    def video_features_for_copies(
+        self, input_ids: torch.LongTensor, copies: int, kwargs: dict[str, Any]
     ) -> dict[str, Any]:
-        """`GenerationMixin.prepare_inputs_for_generation`, plus the prompt's `question_mask` and
-        `video_placeholder_mask` aligned with the `input_ids` it passes on: generated and candidate tokens (prompt
-        lookup, assisted decoding) are neither question tokens nor video placeholders. Steps that run the video again
-        (no KV cache; the first step of assisted decoding) need them as long as `input_ids`."""
-        prompt_masks = {name: kwargs.pop(name, None) for name in ("question_mask", "video_placeholder_mask")}
-        model_inputs = super().prepare_inputs_for_generation(input_ids, *args, inputs_embeds=inputs_embeds, **kwargs)
-        for name in ("question_mask", "video_placeholder_mask"):
-            if (mask := prompt_masks.get(name)) is not None:
-                step_ids = model_inputs.get("input_ids")
-                model_inputs[name] = generation_prompt_mask(name, mask, input_ids.shape[1], step_ids)
+        """`kwargs` with the videos encoded once, each conditioned on its prompt, and their tokens laid out for
+        `generate`'s `copies` rows per prompt (row `r * copies + k` is copy `k` of prompt `r`, `input_ids` `[B, L]`
+        being the prompts). `generate` repeats every tensor along its first dimension, which suits per-prompt inputs
+        but neither the frames (many rows per video) nor `video_sample_index` (it would name each prompt's first copy).
+        """
+        kwargs = dict(kwargs)
+        owners = kwargs.get("video_sample_index")
+        features = kwargs.pop("video_features", None)
+        encoder_inputs = {name: kwargs.pop(name) for name in VIDEO_ENCODER_INPUTS if name in kwargs}
+        if features is None:
+            with torch.no_grad():
+                features = self.model.get_video_features(input_ids=input_ids, **encoder_inputs)
+        num_videos = features.video_tokens.shape[0]
+        if owners is None:
+            if num_videos != input_ids.shape[0]:
+                raise ValueError(
+                    f"{num_videos} videos for {input_ids.shape[0]} prompts: pass video_sample_index (the prompt of "
+                    "each video, which the processor gives) to generate several sequences per prompt"
+                )
+            owners = torch.arange(num_videos)
+        owners = owners.tolist()
+        videos_of = [[v for v, owner in enumerate(owners) if owner == row] for row in range(input_ids.shape[0])]
+        order = [v for videos in videos_of for _ in range(copies) for v in videos]
+        index = torch.tensor(order, dtype=torch.long, device=features.video_tokens.device)
+        grids = features.frame_token_grids
+        kwargs["video_features"] = LinVTVideoFeatures(
+            video_tokens=features.video_tokens[index],
+            video_tokens_mask=features.video_tokens_mask[index],
+            frame_token_grids=None if grids is None else [grids[v] for v in order],
+        )
+        return kwargs
+
+    def prepare_inputs_for_generation(self, *args: Any, is_first_iteration: bool | None = False, **kwargs: Any) -> dict:
+        """The image-LLM's own, plus: LinVT's video inputs reach only the steps that encode the video (the first one,
+        or every one without a KV cache); precomputed `video_features` likewise."""
+        model_inputs = super().prepare_inputs_for_generation(*args, is_first_iteration=is_first_iteration, **kwargs)
+        if model_inputs.get("pixel_values_videos") is None and not (is_first_iteration or not kwargs.get("use_cache", True)):
+            for name in LINVT_VIDEO_INPUTS:
+                model_inputs.pop(name, None)
         return model_inputs
 
-    def _prepare_position_ids_for_generation(self, inputs_tensor, model_kwargs):
-        image_llm_kwargs = self.image_llm_generation_kwargs(model_kwargs)
-        return image_llm_position_ids(self.image_llm, inputs_tensor, image_llm_kwargs)
+    # ------------------------------------------------------------------ from an image-LLM; LinVT-only checkpoints
+    @classmethod
+    def from_backbone(
+        cls,
+        image_llm: str | os.PathLike | PreTrainedModel,
+        video_tokenizer_config: LinVTConfig | dict | None = None,
+        video_tokenizer: str | os.PathLike | PreTrainedModel | None = None,
+        **kwargs: Any,
+    ) -> LinVTForConditionalGeneration:
+        r"""
+        A LinVT model from an image-LLM: its weights load under their own names (the LinVT model IS the image-LLM
+        plus the video tokenizer), and the video tokenizer starts freshly initialised (the paper's starting point for
+        stage 1) or from a trained one.
 
-    def image_llm_generation_kwargs(self, model_kwargs: dict[str, Any]) -> dict[str, Any]:
-        """The generation kwargs as the image-LLM must see them (families hide what LinVT replaces)."""
-        return {k: v for k, v in model_kwargs.items() if k not in VIDEO_INPUT_NAMES}
+        Args:
+            image_llm (`str`, `os.PathLike` or `PreTrainedModel`): a Hub id or folder of the image-LLM checkpoint
+                (e.g. `"Qwen/Qwen2-VL-7B-Instruct"`), loaded with `from_pretrained` (so `dtype`, `device_map`,
+                `attn_implementation`, `quantization_config`, `revision`, ... apply), or the image-LLM already
+                loaded (its modules are used as they are).
+            video_tokenizer_config (`LinVTConfig` or `dict`, *optional*): LinVT's settings; the paper's defaults if None.
+            video_tokenizer (`str`, `os.PathLike` or `PreTrainedModel`, *optional*): a trained video tokenizer
+                (`save_video_tokenizer`'s folder or Hub repo, or the model) to put on top instead of a fresh one.
+            kwargs: `from_pretrained` arguments for the image-LLM, and LinVT config fields (e.g. `video_token_id`,
+                `vision_chunk_size`).
 
+        Called on `LinVTForConditionalGeneration` itself, the family is chosen by the image-LLM's model type.
+        """
+        if not isinstance(image_llm, (str, os.PathLike, PreTrainedModel)):
+            raise TypeError(
+                f"image_llm must be a Hub id or folder of the image-LLM checkpoint, or the loaded image-LLM (a "
+                f"PreTrainedModel), got a {type(image_llm).__name__}"
+            )
+        family = cls.family_for(image_llm, kwargs)
+        if family is not cls:
+            return family.from_backbone(image_llm, video_tokenizer_config, video_tokenizer, **kwargs)
+        trained = None
+        if video_tokenizer is not None:
+            if video_tokenizer_config is not None:
+                raise ValueError("give video_tokenizer_config (a fresh tokenizer) or video_tokenizer (a trained one), not both")
+            trained = load_video_tokenizer(video_tokenizer, **hub_kwargs(kwargs))
+            video_tokenizer_config = trained.config
+        config_fields = {key: kwargs.pop(key) for key in list(kwargs) if key in cls.linvt_config_fields()}
+        if isinstance(image_llm, PreTrainedModel):
+            if kwargs:
+                raise ValueError(f"from_pretrained arguments {sorted(kwargs)} only apply to an image-LLM given by name")
+            expected = image_llm_class_of(cls)
+            if not isinstance(image_llm, expected):
+                raise TypeError(f"{cls.__name__} extends {expected.__name__}, got a {type(image_llm).__name__}")
+            name = getattr(image_llm, "name_or_path", None) or None
+            config = cls.linvt_config(image_llm.config, video_tokenizer_config, name, config_fields)
+            model = graft_image_llm(cls, image_llm, config)
+        else:
+            name = os.fspath(image_llm)
+            image_llm_config = AutoConfig.from_pretrained(name, **hub_kwargs(kwargs))
+            config = cls.linvt_config(image_llm_config, video_tokenizer_config, name, config_fields)
+            model = cls.from_pretrained(name, config=config, **kwargs)
+        model, info = model if isinstance(model, tuple) else (model, None)  # (model, info) with output_loading_info
+        if trained is not None:
+            model.video_tokenizer.load_state_dict(trained.state_dict())
+            if info is not None:  # the image-LLM's checkpoint lacks them, but they are loaded now
+                missing = info["missing_keys"]
+                info["missing_keys"] = type(missing)(k for k in missing if not k.startswith("model.video_tokenizer."))
+        return model if info is None else (model, info)
 
-def generation_prompt_mask(
-    name: str, prompt_mask: torch.Tensor, sequence_length: int, step_input_ids: torch.Tensor | None
-) -> torch.Tensor:
-    """A mask over the prompt `[B, P]` (`name`: question_mask, video_placeholder_mask) for a generation step: padded
-    with False to the `sequence_length` tokens of the sequence so far (prompt + new tokens), then cut to the last
-    columns, as `step_input_ids` `[B, S]` are.
-
-    Raises:
-        ValueError: the mask has more columns than the sequence.
-    """
-    extra = sequence_length - prompt_mask.shape[1]
-    if extra < 0:
-        raise ValueError(
-            f"{name} has {prompt_mask.shape[1]} columns but the sequence being generated only {sequence_length}: it "
-            "must cover the prompt (input_ids), as the processor's does"
+    @classmethod
+    def linvt_config(
+        cls, image_llm_config: Any, video_tokenizer_config: Any, name: str | None, fields: dict[str, Any]
+    ) -> Any:
+        """This family's config for the image-LLM's config; families fill in what the image-LLM's config lacks
+        (InternVL: the video token's id, from its tokenizer)."""
+        video_tokenizer_config = copy.deepcopy(video_tokenizer_config) if video_tokenizer_config is not None else None
+        return cls.config_class.from_image_llm_config(
+            image_llm_config, video_tokenizer_config=video_tokenizer_config, image_llm_name_or_path=name, **fields
         )
-    mask = torch.cat([prompt_mask, prompt_mask.new_zeros(prompt_mask.shape[0], extra)], dim=1)
-    if step_input_ids is None:
-        return mask
-    return mask[:, sequence_length - step_input_ids.shape[1] :]
+
+    @classmethod
+    def linvt_config_fields(cls) -> set[str]:
+        """Fields of LinVT's family config that `from_backbone` takes as keyword arguments."""
+        return {"video_token_id", "vision_chunk_size", "image_llm_name_or_path"}
+
+    @classmethod
+    def family_for(cls, image_llm: Any, kwargs: dict[str, Any]) -> type[LinVTForConditionalGeneration]:
+        """`cls` for a family class; for the generic class, the family registered for the image-LLM's model type."""
+        if cls is not LinVTForConditionalGeneration:
+            return cls
+        from .auto import linvt_class_for
+
+        if isinstance(image_llm, PreTrainedModel):
+            return linvt_class_for(image_llm.config.model_type)
+        return linvt_class_for(AutoConfig.from_pretrained(os.fspath(image_llm), **hub_kwargs(kwargs)).model_type)
+
+    @classmethod
+    def from_video_tokenizer(
+        cls, source: str | os.PathLike, image_llm_name_or_path: str | None = None, **kwargs: Any
+    ) -> LinVTForConditionalGeneration:
+        r"""
+        A LinVT model from a LinVT-only checkpoint: the image-LLM its config names (`image_llm_name_or_path`, or the
+        one given) loaded with its own weights, and the saved video tokenizer on top. Reads the folders and repos
+        `save_video_tokenizer` / `push_video_tokenizer_to_hub` write, and linvt-hf 0.1's LinVT-only checkpoints.
+
+        Args:
+            source (`str` or `os.PathLike`): folder or Hub repo of the video tokenizer.
+            image_llm_name_or_path (`str`, *optional*): load the image-LLM from here (a local copy) instead.
+            kwargs: as for `from_backbone` (`dtype`, `device_map`, ...); the hub arguments (`cache_dir`, `token`,
+                `revision`, ...) apply to both checkpoints.
+
+        Raises:
+            ValueError: the checkpoint names no image-LLM and none is given.
+        """
+        tokenizer = load_video_tokenizer(source, **hub_kwargs(kwargs))
+        # (A config.json edited by hand may lack the key: an attribute set on the config, not one of its fields.)
+        name = image_llm_name_or_path or getattr(tokenizer.config, "image_llm_name_or_path", None)
+        if not name:
+            raise ValueError(
+                f"{os.fspath(source)} holds a video tokenizer whose config names no image-LLM "
+                "(image_llm_name_or_path); pass image_llm_name_or_path=<Hub id or folder of the image-LLM>"
+            )
+        legacy_config = legacy_family_config(source, **hub_kwargs(kwargs))
+        if legacy_config is not None and getattr(legacy_config, "video_token_id", None) is not None:
+            kwargs.setdefault("video_token_id", legacy_config.video_token_id)
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("revision", "subfolder")}  # the LinVT checkpoint's own
+        return cls.from_backbone(name, video_tokenizer=tokenizer, **kwargs)
+
+    def save_video_tokenizer(self, save_directory: str | os.PathLike, **kwargs: Any) -> None:
+        """Save the video tokenizer alone (its config, naming the image-LLM it was trained on, and its weights) with
+        transformers' `save_pretrained`; `from_video_tokenizer` loads it back onto that image-LLM.
+
+        Raises:
+            ValueError: the config names no image-LLM (`config.image_llm_name_or_path`), before anything is written.
+        """
+        self.video_tokenizer.config.image_llm_name_or_path = check_video_tokenizer_target(self, for_hub=False)
+        self.video_tokenizer.save_pretrained(save_directory, **kwargs)
+
+    def push_video_tokenizer_to_hub(self, repo_id: str, **kwargs: Any) -> Any:
+        """Upload the video tokenizer alone (see `save_video_tokenizer`) with transformers' `push_to_hub`.
+
+        Raises:
+            ValueError: the config names no image-LLM, or names a local folder (nobody else could load it), before
+                the repo is created.
+        """
+        self.video_tokenizer.config.image_llm_name_or_path = check_video_tokenizer_target(self, for_hub=True)
+        return self.video_tokenizer.push_to_hub(repo_id, **kwargs)
+
+    # ------------------------------------------------------------------ model card
+    def create_model_card(
+        self, repo_id: str, tags: list[str] | None = None, processor_in_repo: bool = False
+    ) -> ModelCard:
+        """This model's card: the image-LLM it extends, LinVT's settings and size, a usage snippet loading from
+        `repo_id`, the citation. `card.push_to_hub(repo_id)` uploads it (transformers' `push_to_hub` of the model
+        writes a generic card otherwise).
+
+        Args:
+            repo_id (`str`): the Hub id (or folder) the usage snippet loads the model from.
+            tags (`list[str]`, *optional*): extra Hub tags.
+            processor_in_repo (`bool`): the repo holds the processor too (the snippet loads it with `AutoProcessor`);
+                otherwise the snippet builds it with `LinVTProcessor.from_backbone(<image-LLM>)`.
+        """
+        return build_model_card(self, repo_id, tags=tags, processor_in_repo=processor_in_repo)
+
+    def save_model_card(
+        self, save_directory: str | os.PathLike, repo_id: str | None = None, overwrite: bool = False
+    ) -> str | None:
+        """Write the model card as `save_directory/README.md` (next to `save_pretrained`'s files).
+
+        A README.md written or edited by hand is kept unless `overwrite=True` (a warning says which happened); one this
+        method wrote and nobody edited since is refreshed. The snippet loads from `repo_id` (the folder when None), and
+        loads the processor from there when the folder holds one.
+
+        Returns:
+            The path of the README.md written, or None when a hand-written one was kept.
+        """
+        folder = os.fspath(save_directory)
+        card = self.create_model_card(repo_id or folder, processor_in_repo=holds_processor(folder))
+        return write_model_card(card, folder, overwrite=overwrite)
+
+    # ------------------------------------------------------------------ module paths
+    def vision_modules(self) -> list[nn.Module]:
+        """The image-LLM's vision encoder and projector (what stage 2 keeps frozen)."""
+        return self.model.vision_modules()
+
+
+__all__ = [
+    "INITIAL_LOGIT_SCALE",
+    "LINVT_VIDEO_INPUTS",
+    "LinVTCausalLMOutputWithPast",
+    "LinVTForConditionalGeneration",
+    "LinVTModel",
+    "LinVTModelOutputWithPast",
+    "LinVTVideoFeatures",
+]

@@ -1,9 +1,8 @@
 """LinVT on Qwen2-VL and Qwen2.5-VL.
 
 Frames go through Qwen's own video path (temporal patches of two frames, the vision transformer and the patch
-merger), one temporal patch per LinVT "frame". LinVT's tokens enter through `inputs_embeds` at the `<|video_pad|>`
-placeholders and take text-like (1D) M-RoPE positions: they are a compact summary, not a spatial grid. Images keep
-Qwen's own path and 3D positions.
+merger), one temporal patch per LinVT time step. LinVT's tokens take text-like (1D) M-RoPE positions: they are a
+compact summary, not a spatial grid (`get_rope_index` reads them as text). Images keep Qwen's own 3D positions.
 """
 
 from __future__ import annotations
@@ -12,33 +11,94 @@ from typing import Any
 
 import torch
 from huggingface_hub.dataclasses import strict
-from transformers import Qwen2_5_VLForConditionalGeneration, Qwen2VLForConditionalGeneration
-from transformers.configuration_utils import SubConfigSpec
-from transformers.models.auto.configuration_auto import AutoConfig
+from transformers import (
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLModel,
+    Qwen2VLConfig,
+    Qwen2VLForConditionalGeneration,
+    Qwen2VLModel,
+)
+from transformers.core_model_loading import WeightRenaming
 
-from .configuration_linvt import LinVTImageLLMConfig
-from .modeling_linvt import LinVTForConditionalGeneration
+from .configuration_family import LinVTImageLLMConfig
+from .modeling_linvt import LinVTForConditionalGeneration, LinVTModel
 
 VIDEO_TOKEN_TYPE = 2  # Qwen's mm_token_type_ids: text 0, image 1, video 2
 
 
 @strict
-class LinVTQwen2VLConfig(LinVTImageLLMConfig):
-    r"""LinVT on Qwen2-VL: `LinVTConfig` settings plus the `Qwen2VLConfig` as `image_llm_config`."""
+class LinVTQwen2VLConfig(LinVTImageLLMConfig, Qwen2VLConfig):
+    r"""LinVT on Qwen2-VL: a `Qwen2VLConfig` plus the video tokenizer's settings (see `LinVTImageLLMConfig`)."""
 
     model_type = "linvt_qwen2_vl"
-    sub_configs_defaults = {"image_llm_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen2_vl")}
+    sub_configs_defaults = LinVTImageLLMConfig.sub_configs_with_video_tokenizer(Qwen2VLConfig)
 
 
 @strict
-class LinVTQwen2_5_VLConfig(LinVTImageLLMConfig):
-    r"""LinVT on Qwen2.5-VL: `LinVTConfig` settings plus the `Qwen2_5_VLConfig` as `image_llm_config`."""
+class LinVTQwen2_5_VLConfig(LinVTImageLLMConfig, Qwen2_5_VLConfig):
+    r"""LinVT on Qwen2.5-VL: a `Qwen2_5_VLConfig` plus the video tokenizer's settings."""
 
     model_type = "linvt_qwen2_5_vl"
-    sub_configs_defaults = {"image_llm_config": SubConfigSpec(config_class=AutoConfig, model_type="qwen2_5_vl")}
+    sub_configs_defaults = LinVTImageLLMConfig.sub_configs_with_video_tokenizer(Qwen2_5_VLConfig)
 
 
-class LinVTQwen2VLForConditionalGeneration(LinVTForConditionalGeneration):
+class LinVTQwenVideoPath:
+    """Qwen's side of LinVT's hooks (shared by Qwen2-VL and Qwen2.5-VL)."""
+
+    def frame_features(
+        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
+    ) -> list[torch.Tensor]:
+        if video_grid_thw is None:
+            raise ValueError("video_grid_thw is required with pixel_values_videos for Qwen2-VL backbones")
+        merge = self.visual.spatial_merge_size
+        chunk = self.config.vision_chunk_size
+        videos, offset = [], 0
+        for (t, h, w), steps in zip(video_grid_thw.tolist(), frames_per_video):
+            if t != steps:
+                raise ValueError(f"video_grid_thw gives a video {t} temporal patches but video_frame_mask marks {steps}")
+            rows = h * w  # patch rows per temporal patch
+            parts = []
+            for start in range(0, t, chunk):
+                count = min(chunk, t - start)
+                piece = pixel_values_videos[offset + start * rows : offset + (start + count) * rows]
+                grid = torch.tensor([[count, h, w]], device=video_grid_thw.device, dtype=video_grid_thw.dtype)
+                features = self.image_llm_video_features(piece, grid, return_dict=True).pooler_output[0]
+                parts.append(features.view(count, rows // merge**2, -1))
+            videos.append(torch.cat(parts, dim=0))
+            offset += t * rows
+        if offset != pixel_values_videos.shape[0]:
+            raise ValueError(
+                f"video_grid_thw describes {offset} patch rows but pixel_values_videos has {pixel_values_videos.shape[0]}"
+            )
+        return videos
+
+    def frame_token_grids(
+        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, num_videos: int
+    ) -> list[tuple[int, int]]:
+        merge = self.visual.spatial_merge_size
+        return [(h // merge, w // merge) for _, h, w in video_grid_thw.tolist()]
+
+    def forward_with_video_embeds(self, input_ids: torch.LongTensor, inputs_embeds: torch.Tensor, **kwargs: Any) -> Any:
+        # input_ids still place the images (Qwen's own image path) and give M-RoPE its positions.
+        return self.image_llm_forward(input_ids=input_ids, inputs_embeds=inputs_embeds, **kwargs)
+
+    def get_rope_index(self, input_ids: torch.LongTensor, mm_token_type_ids: torch.Tensor, **kwargs: Any) -> Any:
+        """Qwen's M-RoPE positions, with LinVT's video tokens read as text (they are not a grid)."""
+        kwargs["video_grid_thw"] = None
+        if "second_per_grid_ts" in kwargs:
+            kwargs["second_per_grid_ts"] = None
+        text_like = mm_token_type_ids.masked_fill(mm_token_type_ids == VIDEO_TOKEN_TYPE, 0)
+        return super().get_rope_index(input_ids, mm_token_type_ids=text_like, **kwargs)
+
+
+class LinVTQwen2VLModel(LinVTQwenVideoPath, LinVTModel, Qwen2VLModel):
+    r"""Qwen2-VL's base model with LinVT: `Qwen2VLModel` plus `video_tokenizer`."""
+
+    config_class = LinVTQwen2VLConfig
+
+
+class LinVTQwen2VLForConditionalGeneration(LinVTForConditionalGeneration, Qwen2VLForConditionalGeneration):
     r"""
     Qwen2-VL with LinVT: a video becomes `config.num_video_tokens` tokens whatever its length.
 
@@ -52,69 +112,73 @@ class LinVTQwen2VLForConditionalGeneration(LinVTForConditionalGeneration):
     """
 
     config_class = LinVTQwen2VLConfig
-    image_llm_class = Qwen2VLForConditionalGeneration
-
-    def frame_tokens(self, video_inputs: dict[str, Any]) -> list[torch.Tensor]:
-        pixels, grids = video_inputs["pixel_values_videos"], video_inputs["video_grid_thw"]
-        if grids is None:
-            raise ValueError("video_grid_thw is required with pixel_values_videos for Qwen2-VL backbones")
-        inner = self.image_llm.model
-        merge = inner.visual.spatial_merge_size
-        chunk = self.config.vision_chunk_size
-        videos, offset = [], 0
-        for t, h, w in grids.tolist():
-            rows = h * w  # patch rows per temporal patch
-            steps = []
-            for start in range(0, t, chunk):
-                count = min(chunk, t - start)
-                piece = pixels[offset + start * rows : offset + (start + count) * rows]
-                grid = torch.tensor([[count, h, w]], device=grids.device, dtype=grids.dtype)
-                features = inner.get_video_features(piece, grid, return_dict=True).pooler_output[0]
-                steps.append(features.view(count, rows // merge**2, -1))
-            videos.append(torch.cat(steps, dim=0))
-            offset += t * rows
-        if offset != pixels.shape[0]:
-            raise ValueError(
-                f"video_grid_thw describes {offset} patch rows but pixel_values_videos has {pixels.shape[0]}"
-            )
-        return videos
-
-    def frame_token_grids(self, video_inputs: dict[str, Any]) -> list[tuple[int, int]]:
-        merge = self.image_llm.model.visual.spatial_merge_size
-        return [(h // merge, w // merge) for _, h, w in video_inputs["video_grid_thw"].tolist()]
-
-    def image_llm_forward_with_video(self, input_ids, video_embeds, image_llm_kwargs, video_mask):
-        # The video tokens go in through inputs_embeds, at exactly `video_mask` (Qwen's own video path would take
-        # every <|video_pad|>, also one generated after the prompt); input_ids still place the images (Qwen's own
-        # image path) and give M-RoPE its positions.
-        inputs_embeds = self.embed_with_videos(input_ids, video_embeds, video_mask)
-        return self.image_llm(
-            input_ids=input_ids, inputs_embeds=inputs_embeds, **self._as_text_positions(dict(image_llm_kwargs))
-        )
-
-    def image_llm_generation_kwargs(self, model_kwargs: dict[str, Any]) -> dict[str, Any]:
-        return self._as_text_positions(super().image_llm_generation_kwargs(model_kwargs))
-
-    @staticmethod
-    def _as_text_positions(kwargs: dict[str, Any]) -> dict[str, Any]:
-        # LinVT's tokens are not a video grid: Qwen's M-RoPE must give them text positions.
-        kwargs.pop("video_grid_thw", None)
-        types = kwargs.get("mm_token_type_ids")
-        if types is not None:
-            kwargs["mm_token_type_ids"] = types.masked_fill(types == VIDEO_TOKEN_TYPE, 0)
-        return kwargs
+    linvt_model_class = LinVTQwen2VLModel
 
 
-class LinVTQwen2_5_VLForConditionalGeneration(LinVTQwen2VLForConditionalGeneration):
-    r"""Qwen2.5-VL with LinVT (same video path as Qwen2-VL; the vision tower adds windowed attention)."""
+class LinVTQwen2_5_VLModel(LinVTQwenVideoPath, LinVTModel, Qwen2_5_VLModel):
+    r"""Qwen2.5-VL's base model with LinVT (the vision tower adds windowed attention)."""
 
     config_class = LinVTQwen2_5_VLConfig
-    image_llm_class = Qwen2_5_VLForConditionalGeneration
+
+
+class LinVTQwen2_5_VLForConditionalGeneration(LinVTForConditionalGeneration, Qwen2_5_VLForConditionalGeneration):
+    r"""Qwen2.5-VL with LinVT (same video path as Qwen2-VL)."""
+
+    config_class = LinVTQwen2_5_VLConfig
+    linvt_model_class = LinVTQwen2_5_VLModel
+
+
+def checkpoint_conversions(prefix: str) -> dict[str, list[WeightRenaming]]:
+    """Qwen's original checkpoint layout (`visual.*`, `model.layers.*`; what the Hub holds and what transformers
+    writes) to the module layout, for the LinVT classes `{prefix}Model` / `{prefix}ForConditionalGeneration`: Qwen's
+    own renames, leaving LinVT's `model.video_tokenizer.*` alone."""
+    return {
+        f"{prefix}ForConditionalGeneration": [
+            WeightRenaming(source_patterns=r"^visual", target_patterns="model.visual"),
+            WeightRenaming(
+                source_patterns=r"^model(?!\.(language_model|visual|video_tokenizer))",
+                target_patterns="model.language_model",
+            ),
+        ],
+        f"{prefix}Model": [
+            WeightRenaming(
+                source_patterns=r"^model\.(?:(?!language_model\.|video_tokenizer\.))(.+)",
+                target_patterns=r"model.language_model.\1",
+            )
+        ],
+    }
+
+
+# linvt-hf 0.1 kept the image-LLM, in its original layout, under `image_llm.`.
+LEGACY_RENAMES = {r"^image_llm\.model\.": "model.language_model.", r"^image_llm\.visual\.": "model.visual.", r"^image_llm\.lm_head\.": "lm_head."}
+
+
+def tiny_image_llm_config(processor: Any, model_type: str, text_config: dict[str, Any]) -> dict[str, Any]:
+    """A Qwen2-VL / Qwen2.5-VL config at toy sizes (14-pixel patches, 2x2 merge) for the tiny test processor."""
+    token = processor.tokenizer.convert_tokens_to_ids
+    vision = dict(depth=1, hidden_size=text_config["hidden_size"], num_heads=2, patch_size=14, spatial_merge_size=2)
+    if model_type == "qwen2_vl":  # (Qwen2.5-VL's vision config has no embed_dim: its blocks are hidden_size wide)
+        vision.update(embed_dim=32, mlp_ratio=2)
+    else:
+        vision.update(intermediate_size=64, out_hidden_size=text_config["hidden_size"], window_size=56,
+                      fullatt_block_indexes=[0])
+    # head_dim 16 -> 8 rotary frequencies split over (time, height, width).
+    rope = {"rope_type": "default", "mrope_section": [2, 3, 3], "rope_theta": 10000.0}
+    return dict(
+        vision_config=vision,
+        text_config={**text_config, "rope_parameters": rope},
+        image_token_id=token("<|image_pad|>"),
+        video_token_id=token("<|video_pad|>"),
+        vision_start_token_id=token("<|vision_start|>"),
+        vision_end_token_id=token("<|vision_end|>"),
+    )
 
 
 __all__ = [
     "LinVTQwen2VLConfig",
     "LinVTQwen2VLForConditionalGeneration",
+    "LinVTQwen2VLModel",
     "LinVTQwen2_5_VLConfig",
     "LinVTQwen2_5_VLForConditionalGeneration",
+    "LinVTQwen2_5_VLModel",
 ]

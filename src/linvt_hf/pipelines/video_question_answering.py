@@ -22,16 +22,20 @@ from transformers.pipelines.base import Pipeline, PipelineDataset, PipelineItera
 from transformers.utils.chat_template_utils import Chat
 from torch.utils.data import DataLoader, Dataset
 
-from ..modeling.modeling_linvt import VIDEO_INPUT_NAMES, LinVTForConditionalGeneration
+from ..modeling.modeling_linvt import LinVTForConditionalGeneration, LinVTVideoFeatures
 from ..processing.errors import describe_source
 from ..processing.inputs import is_frame_list
+from ..processing.video_processor import VIDEO_OPTIONS, LinVTVideoProcessor
 from ..upstream import pipeline_generate_kwargs
 
 
 DEFAULT_TOP_SCORES = 10
+# The processor's per-video metadata (for the selection), which the model does not take.
+METADATA_NAMES = tuple(LinVTVideoProcessor.metadata_names)
+# What `get_video_features` reads and `generate` no longer needs once it has the features (`video_sample_index` stays:
+# with several sequences per prompt, `generate` lays the features out for the repeated prompts with it).
+VIDEO_ENCODER_INPUTS = ("pixel_values_videos", "video_grid_thw", "video_frame_mask", "video_clip_ids", "question_mask")
 
-# Options that go to the video processor rather than to `generate`.
-VIDEO_SAMPLING_OPTIONS = ("num_frames", "fps", "min_frames", "max_frames", "shot_detector", "max_side")
 
 # What to do when one input of several cannot be prepared (its video cannot be read, its prompt is too long, ...).
 ON_ERROR_CHOICES = ("raise", "skip")
@@ -68,9 +72,11 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         - **selection** (`list[dict]`, with `return_selection=True`) -- one dict per video of the input, see
           `summarize_selection`.
 
-    Call options: `num_frames`, `fps` (and `min_frames`, `max_frames`, `shot_detector`, `max_side`) override the
-    processor's sampling; `processor_kwargs` go to `apply_chat_template`; `max_new_tokens`, `generate_kwargs` and any
-    generation parameter (`do_sample`, `num_beams`, ...) go to `generate`; `return_selection`, `top_scores` (how many
+    Call options: the video options (`LinVTVideoOptions`: `num_frames`, `fps`, `min_frames`, `max_frames`,
+    `shot_detector`, `max_side`, `start`, `end`, `shots`, `fps_hint`) override the processor's for every video of the
+    call (a video's own spec dict or chat item wins over them); `processor_kwargs` go to `apply_chat_template`;
+    `max_new_tokens`, `generate_kwargs` and any generation parameter (`do_sample`, `num_beams`,
+    `num_return_sequences`, ...) go to `generate`; `return_selection`, `top_scores` (how many
     of the highest significance scores to report, default 10); `batch_size` as for every pipeline (results do not
     depend on it); `on_error`: `"raise"` (the default) stops at the first input that cannot be prepared (its video
     cannot be read, its prompt is longer than the LLM's positions, ...) with an error that names it (`input 3 (video
@@ -94,7 +100,7 @@ class VideoQuestionAnsweringPipeline(Pipeline):
     _load_tokenizer = False
     _pipeline_calls_generate = True
     _default_generation_config = GenerationConfig(max_new_tokens=256)
-    _non_generation_params = ("num_frames", "fps", "min_frames", "max_frames", "max_side")
+    _non_generation_params = VIDEO_OPTIONS
 
     # Set on the class registered for a task that transformers implements itself (see `register_pipelines`): models
     # that are not LinVT models get that native pipeline instead.
@@ -131,8 +137,9 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         on_error: str | None = None,
         **kwargs: Any,
     ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        # Video options (`LinVTVideoOptions`) go to the video processor, the rest to `generate`.
         sampling = {"num_frames": num_frames, "fps": fps}
-        sampling.update({key: kwargs.pop(key) for key in VIDEO_SAMPLING_OPTIONS if key in kwargs})
+        sampling.update({key: kwargs.pop(key) for key in VIDEO_OPTIONS if key in kwargs})
         sampling = {key: value for key, value in sampling.items() if value is not None}
         preprocess_params: dict[str, Any] = {}
         if sampling or processor_kwargs:
@@ -239,7 +246,7 @@ class VideoQuestionAnsweringPipeline(Pipeline):
             continue_final_message=messages[-1]["role"] == "assistant",
             return_dict=True,
             return_tensors="pt",
-            processor_kwargs=dict(processor_kwargs or {}),
+            processor_kwargs={**(processor_kwargs or {}), "return_metadata": True},
         )
         if self.processor.video_token_id not in model_inputs["input_ids"]:
             raise ValueError("the input holds no video: give one with video=... or a {'type': 'video', ...} item")
@@ -300,13 +307,12 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         model_inputs = {
             key: value.to(self.dtype) if key.startswith("pixel_values") else value for key, value in model_inputs.items()
         }
-        input_ids = model_inputs["input_ids"]
-        generate_kwargs = pipeline_generate_kwargs(self, dict(generate_kwargs or {}), return_dict_in_generate=False)
-        sequences = self.model.generate(**model_inputs, **generate_kwargs)
-        new_tokens = sequences[:, input_ids.shape[1] :]
-        new_tokens = new_tokens.reshape(input_ids.shape[0], -1, new_tokens.shape[-1])  # [B', num_sequences, new]
+        batch_size = model_inputs["input_ids"].shape[0]
+        metadata = {key: model_inputs.pop(key) for key in METADATA_NAMES if key in model_inputs}
+        features, new_tokens = self._encode_and_generate(model_inputs, generate_kwargs)
+        sample_index = model_inputs["video_sample_index"].tolist()
         if return_selection:
-            per_sample = selection_by_sample(self.model, model_inputs, top_scores)
+            per_sample = selection_by_sample(features, sample_index, metadata, batch_size, top_scores)
             meta = list(meta)
             for row, selection in zip(rows, per_sample):
                 meta[row] = {**meta[row], "selection": selection}
@@ -316,6 +322,22 @@ class VideoQuestionAnsweringPipeline(Pipeline):
             full[rows] = new_tokens
             new_tokens = full
         return {"generated_ids": new_tokens, "meta": meta}  # generated_ids: [B, num_sequences, new]
+
+    def _encode_and_generate(
+        self, model_inputs: dict[str, Any], generate_kwargs: dict[str, Any] | None
+    ) -> tuple[LinVTVideoFeatures, torch.Tensor]:
+        """Encode the batch's videos once (`get_video_features`) and generate from those features.
+
+        Returns:
+            The features (for the selection) and the new tokens, `[B, num_sequences, new]`.
+        """
+        input_ids = model_inputs["input_ids"]
+        features = self.model.get_video_features(**model_inputs, output_aggregation_weights=False)
+        prompt_inputs = {key: value for key, value in model_inputs.items() if key not in VIDEO_ENCODER_INPUTS}
+        generate_kwargs = pipeline_generate_kwargs(self, dict(generate_kwargs or {}), return_dict_in_generate=False)
+        sequences = self.model.generate(**prompt_inputs, video_features=features, **generate_kwargs)
+        new_tokens = sequences[:, input_ids.shape[1] :]
+        return features, new_tokens.reshape(input_ids.shape[0], -1, new_tokens.shape[-1])
 
     def postprocess(
         self,
@@ -560,15 +582,20 @@ def collate_video_inputs(items: list[dict[str, Any]], pad_token_id: int) -> dict
     the left, as generation needs. Visual tensors are concatenated over samples in order (videos and images are in
     placeholder order across the batch, as the processor itself lays them out); per-video time-step tensors
     (`video_frame_mask`, `video_timestamps`, ...) are padded to the longest video first, with False / 0 (-1 for frame
-    indices), as `LinVTVideoProcessor` pads them. Lists (`meta`) are concatenated.
+    indices), as `LinVTVideoProcessor` pads them. `video_sample_index` (the prompt of each video) is shifted to the
+    rows of the batch. Lists (`meta`) are concatenated. A key only some items have (images) keeps their values.
     """
     batch: dict[str, Any] = {}
     length = max(item["input_ids"].shape[1] for item in items)
-    for key in items[0]:
+    keys = dict.fromkeys(key for item in items for key in item)
+    for key in keys:
         values = [item[key] for item in items if key in item]
-        if isinstance(values[0], list):
+        if key == "video_sample_index":
+            firsts = np.cumsum([0] + [item["input_ids"].shape[0] for item in items])[:-1].tolist()
+            batch[key] = torch.cat([item[key] + first for item, first in zip(items, firsts) if key in item])
+        elif isinstance(values[0], list):
             batch[key] = [entry for value in values for entry in value]
-        elif _is_token_aligned(key, items[0]):
+        elif _is_token_aligned(key, next(item for item in items if key in item)):
             fill = pad_token_id if key == "input_ids" else 0
             batch[key] = torch.cat([_pad_dim1(value, length, fill, left=True) for value in values])
         elif values[0].ndim >= 2:
@@ -599,39 +626,31 @@ def _pad_dim1(value: torch.Tensor, size: int, fill: int, left: bool) -> torch.Te
 # What LinVT selected
 
 
-@torch.no_grad()
 def selection_by_sample(
-    model: LinVTForConditionalGeneration, model_inputs: dict[str, Any], top_scores: int = DEFAULT_TOP_SCORES
+    features: LinVTVideoFeatures,
+    video_sample_index: list[int],
+    metadata: dict[str, Any],
+    batch_size: int,
+    top_scores: int = DEFAULT_TOP_SCORES,
 ) -> list[list[dict[str, Any]]]:
-    """For each sample of a batch, `summarize_selection` of each of its videos (in prompt order).
-
-    LinVT is run again on the videos (vision encoder, projector, LinVT; not the LLM), exactly as in the forward pass.
-    """
-    input_ids = model_inputs["input_ids"]
-    video_inputs = {key: model_inputs.get(key) for key in VIDEO_INPUT_NAMES}
-    _, outputs, groups = model.encode_videos(input_ids, video_inputs, output_video_tokenizer=True)
-    try:
-        grids = model.frame_token_grids(video_inputs)
-    except NotImplementedError:
-        grids = None
-    located = {video: (out, row) for out, members in zip(outputs, groups) for row, video in enumerate(members)}
-    per_sample: list[list[dict[str, Any]]] = [[] for _ in range(input_ids.shape[0])]
-    for video, sample in enumerate(model.video_owners(input_ids)):
-        out, row = located[video]
-        steps = _step_metadata(model_inputs, video)
-        grid = grids[video] if grids is not None else None
-        per_sample[sample].append(summarize_selection(out, row, steps, grid, top_scores))
+    """For each sample of a batch, `summarize_selection` of each of its videos (in prompt order), read off the
+    features the answer was generated from (`get_video_features`) and the processor's metadata."""
+    per_sample: list[list[dict[str, Any]]] = [[] for _ in range(batch_size)]
+    for video, sample in enumerate(video_sample_index):
+        output, row = features.tokenizer_output_of(video)
+        steps = _step_metadata(metadata, video)
+        per_sample[sample].append(summarize_selection(output, row, steps, features.frame_token_grids[video], top_scores))
     return per_sample
 
 
-def _step_metadata(model_inputs: dict[str, Any], video: int) -> dict[str, list]:
-    """Frame indices and timestamps of one video's LinVT time steps (without padding)."""
-    mask = model_inputs["video_frame_mask"][video].bool()
+def _step_metadata(metadata: dict[str, Any], video: int) -> dict[str, list]:
+    """Frame indices and timestamps of one video's LinVT time steps (without padding: frame index -1)."""
+    mask = metadata["video_frame_indices"][video] >= 0
     steps = {
-        "frame_indices": model_inputs["video_frame_indices"][video][mask].tolist(),
-        "timestamps": [round(float(t), 3) for t in model_inputs["video_timestamps"][video][mask]],
+        "frame_indices": metadata["video_frame_indices"][video][mask].tolist(),
+        "timestamps": [round(float(t), 3) for t in metadata["video_timestamps"][video][mask]],
     }
-    pairs = model_inputs.get("video_temporal_patch_frame_indices")
+    pairs = metadata.get("video_temporal_patch_frame_indices")
     if pairs is not None:
         steps["step_frame_indices"] = pairs[video][mask].tolist()
     return steps
@@ -670,7 +689,8 @@ def summarize_selection(
     n = output.tokens_per_frame
     cols = grid[1] if grid is not None else None
     frames, tokens = output.selected_positions()
-    keep = output.selected_mask[row]
+    # Only the video's own steps: in a batch, a shorter video's rows are padded to the longest one's.
+    keep = output.selected_mask[row] & (frames[row] < num_steps)
     frames, tokens = frames[row][keep].tolist(), tokens[row][keep].tolist()
     counts = np.bincount(np.asarray(frames, dtype=np.int64), minlength=num_steps)[:num_steps]
     summary = {

@@ -1,20 +1,30 @@
-"""Video input: decoding and frame sampling, shot segmentation (AutoShot) and the LinVT processor.
+"""Video input: decoding and frame sampling, shot segmentation (AutoShot), the video processor, and each family's
+LinVT processor (extending the image-LLM's own processor).
 
 Nothing here imports linvt_hf.modeling.
 """
 
 from .autoshot import AutoShot, find_autoshot_weights
 from .errors import VideoDecodeError
-from .processor import LinVTProcessor, register_processor_auto_classes
+from .internvl import LinVTInternVLProcessor
+from .llava_onevision import LinVTLlavaOnevisionProcessor
+from .processor import LinVTProcessor, LinVTProcessorMixin
+from .qwen2_vl import LinVTQwen2_5_VLProcessor, LinVTQwen2VLProcessor
 from .sampling import sample_frame_indices
 from .shots import ShotDetection, ShotDetector, detect_shots, shot_ids
 from .video_io import DecodedVideo, VideoMetadata, load_video, probe_video, stream_video
-from .video_processor import LinVTVideoProcessor
+from .video_processor import LinVTVideoOptions, LinVTVideoProcessor
 
 __all__ = [
     "AutoShot",
     "DecodedVideo",
+    "LinVTInternVLProcessor",
+    "LinVTLlavaOnevisionProcessor",
     "LinVTProcessor",
+    "LinVTProcessorMixin",
+    "LinVTQwen2VLProcessor",
+    "LinVTQwen2_5_VLProcessor",
+    "LinVTVideoOptions",
     "LinVTVideoProcessor",
     "ShotDetection",
     "ShotDetector",
@@ -24,7 +34,6 @@ __all__ = [
     "find_autoshot_weights",
     "load_video",
     "probe_video",
-    "register_processor_auto_classes",
     "sample_frame_indices",
     "shot_ids",
     "stream_video",

@@ -3,7 +3,7 @@
 A message's `content` is a string or a list of items: `{"type": "text", "text": ...}`,
 `{"type": "image", "image" | "url" | "path" | "base64": ...}` and
 `{"type": "video", "video" | "path" | "url": ..., **sampling options}` where the options are any of
-`video_processor.VIDEO_SPEC_OPTIONS` (e.g. `"num_frames"`, `"fps"`, `"start"`, `"end"` in seconds).
+`video_processor.LinVTVideoOptions` (e.g. `"num_frames"`, `"fps"`, `"start"`, `"end"` in seconds).
 """
 
 from __future__ import annotations

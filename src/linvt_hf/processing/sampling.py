@@ -14,9 +14,13 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
+
+# The shot detectors (`linvt_hf.processing.shots`): shots drive shot-aware sampling and the frames' clip ids.
+ShotDetectorName = Literal["autoshot", "histogram", "none"]
+SHOT_DETECTORS: tuple[str, ...] = get_args(ShotDetectorName)
 
 
 # Tolerance (in frames) when converting seconds to frame positions, so that e.g. 1.0 s * 25 fps is frame 25 even if

@@ -33,7 +33,7 @@ import numpy as np
 from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
 from .autoshot.network import FRAME_HEIGHT, FRAME_WIDTH
 
-DETECTORS = ("autoshot", "histogram", "none")
+from .sampling import SHOT_DETECTORS as DETECTORS
 
 # Histogram detector defaults, tuned on generated clips and on cuts between the real sample videos at 48x27.
 # 8 levels per channel, not 4: with 4, every dark colour (all channels below 64) falls in one cell and cuts between

@@ -7,9 +7,9 @@ tokens. For most backbones a time step is one frame. Qwen2-VL and Qwen2.5-VL emb
 `temporal_patch_size` (2) consecutive frames, so there a time step is a *pair* of frames; see
 `LinVTVideoProcessor.preprocess` for how frames are paired.
 
-What is backbone-specific (how frames are resized, how pixel values are laid out) lives in `FRAME_LAYOUTS`, one small
-`FrameLayout` per backbone family. The numbers themselves (mean, std, size, patch size, ...) are copied from the
-backbone's own image processor by `LinVTVideoProcessor.from_image_processor`.
+What is backbone-specific (how frames are resized, how pixel values are laid out) is a `FrameLayout`, which each
+family's processor declares (`frame_layout`). The numbers themselves (mean, std, size, patch size, ...) are copied
+from the backbone's own image processor by `LinVTVideoProcessor.from_image_processor`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 import numpy as np
 from transformers.image_processing_base import BatchFeature
@@ -29,23 +29,42 @@ from transformers.processing_utils import VideosKwargs
 from transformers.video_processing_utils import VideoProcessorMixin
 
 from .inputs import is_frame_list, is_url
-from .sampling import check_count, check_rate, check_sampling_options, check_shots
+from .sampling import SHOT_DETECTORS, ShotDetectorName, check_count, check_rate, check_sampling_options, check_shots
 
 
-# Options a chat content item / video spec dict may carry besides its source.
-VIDEO_SPEC_OPTIONS = (
-    "num_frames",
-    "fps",
-    "min_frames",
-    "max_frames",
-    "start",
-    "end",
-    "shots",
-    "shot_detector",
-    "fps_hint",
-)
+
+class LinVTVideoOptions(TypedDict, total=False):
+    """How a video is sampled: the one list of LinVT's video options.
+
+    Each can be set on the processor (its defaults), in a call (`processor(..., num_frames=16)`, the pipeline's
+    keyword arguments), or for one video in a spec dict / chat content item (`{"video": "a.mp4", "start": 2.0}`),
+    which wins over the call, which wins over the defaults. `num_frames` and `fps` go together: whichever level sets
+    one of them decides both (a count wins over a rate).
+
+    num_frames (`int`): frames to sample (taken as asked).
+    fps (`float`): frames to sample per second of video, within `[min_frames, max_frames]`.
+    min_frames (`int`), max_frames (`int`): bounds on a rate-based frame count.
+    shot_detector (`str`): `"autoshot"`, `"histogram"` or `"none"`; shots drive shot-aware sampling and clip ids.
+    max_side (`int`): decode frames with their longer side at most this (the backbone's resize comes after).
+    start (`float`), end (`float`): the part of the video to sample, in seconds.
+    shots (`list[tuple[int, int]]`): the video's shots (half-open frame ranges), instead of detecting them.
+    fps_hint (`float`): the frame rate of frames given as arrays or images (they have none of their own).
+    """
+
+    num_frames: int | None
+    fps: float | None
+    min_frames: int | None
+    max_frames: int | None
+    shot_detector: ShotDetectorName | None
+    max_side: int | None
+    start: float | None
+    end: float | None
+    shots: list | None
+    fps_hint: float | None
+
+
+VIDEO_OPTIONS: tuple[str, ...] = tuple(LinVTVideoOptions.__annotations__)
 VIDEO_SOURCE_KEYS = ("video", "path", "url")
-SHOT_DETECTORS = ("autoshot", "histogram", "none")
 
 
 @dataclass(frozen=True)
@@ -79,35 +98,13 @@ class FrameLayout:
     )
 
 
-_QWEN_LAYOUT = FrameLayout(
-    resize="smart",
-    output="patches",
-    image_processor_keys=FrameLayout.image_processor_keys + ("patch_size", "temporal_patch_size", "merge_size"),
-)
-
-FRAME_LAYOUTS: dict[str, FrameLayout] = {
-    "qwen2_vl": _QWEN_LAYOUT,
-    "qwen2_5_vl": _QWEN_LAYOUT,
-    "internvl": FrameLayout(resize="fixed", output="frames"),
-    "llava_onevision": FrameLayout(resize="fixed", output="frames"),
-}
+QWEN_PATCH_KEYS = ("patch_size", "temporal_patch_size", "merge_size")
 
 
-class LinVTVideosKwargs(VideosKwargs, total=False):
-    """Video kwargs of `LinVTVideoProcessor` on top of transformers' `VideosKwargs`.
+class LinVTVideosKwargs(VideosKwargs, LinVTVideoOptions, total=False):
+    """Video kwargs of `LinVTVideoProcessor`: transformers' `VideosKwargs`, LinVT's `LinVTVideoOptions`, and Qwen2-VL's
+    patching parameters (`patch_size`, `temporal_patch_size`, `merge_size`)."""
 
-    min_frames (`int`): fewest frames to sample (never more than the video holds).
-    max_frames (`int`): most frames to sample.
-    shot_detector (`str`): `"autoshot"`, `"histogram"` or `"none"`; shots drive shot-aware sampling and clip ids.
-    max_side (`int`): downscale frames at decode time so that their longer side is at most this (the backbone
-        resizing comes after, from that size); unset, video is decoded at `LinVTVideoProcessor.decode_size`.
-    patch_size, temporal_patch_size, merge_size (`int`): Qwen2-VL patching parameters.
-    """
-
-    min_frames: int | None
-    max_frames: int | None
-    shot_detector: str | None
-    max_side: int | None
     patch_size: int | None
     temporal_patch_size: int | None
     merge_size: int | None
@@ -153,7 +150,7 @@ def make_video_list(videos: Any) -> list[Any]:
     [T, H, W, 3]; 2-D / 3-D: one frame [H, W, 3] / [H, W], or a grayscale video [T, H, W], see
     `linvt_hf.processing.video_io`), a list of frames (PIL images, [H, W, 3] / [H, W] arrays, or image file paths
     such as `["f0.jpg", "f1.jpg"]`), a decoded video (anything with `frames` and `frame_indices`), or a spec dict
-    `{"video" | "path" | "url": source, **options}` where options are any of `VIDEO_SPEC_OPTIONS`. Lists and tuples
+    `{"video" | "path" | "url": source, **options}` where options are any of `LinVTVideoOptions`. Lists and tuples
     of videos may be nested (one list per prompt); a 5-D array is a batch. `linvt_hf.processing.inputs` states the
     rules that tell a list of frames from a list of videos.
 
@@ -204,19 +201,19 @@ def split_video_spec(video: Any) -> tuple[Any, dict[str, Any]]:
             f"a video item needs exactly one of {VIDEO_SOURCE_KEYS} to locate the video, got keys {sorted(video)}"
         )
     options = {key: value for key, value in video.items() if key not in VIDEO_SOURCE_KEYS and key != "type"}
-    unknown = sorted(set(options) - set(VIDEO_SPEC_OPTIONS))
+    unknown = sorted(set(options) - set(VIDEO_OPTIONS))
     if unknown:
-        raise ValueError(f"unknown video item option(s) {unknown}; allowed: {VIDEO_SPEC_OPTIONS}")
-    _check_spec_options(options)
+        raise ValueError(f"unknown video item option(s) {unknown}; allowed: {VIDEO_OPTIONS}")
+    check_video_options(options, prefix="video item option ")
     return video[sources[0]], options
 
 
-def _check_spec_options(options: dict[str, Any]) -> None:
-    """Types and ranges of a spec dict's options, each named in the error ("video item option num_frames ...")."""
-    prefix = "video item option "
+def check_video_options(options: dict[str, Any], prefix: str = "") -> None:
+    """Types and ranges of video options (`LinVTVideoOptions`), each named in the error (`prefix` + name)."""
     sampling = ("num_frames", "fps", "min_frames", "max_frames", "start", "end")
     check_sampling_options(**{key: options.get(key) for key in sampling}, prefix=prefix)
     check_rate(prefix + "fps_hint", options.get("fps_hint"))
+    check_count(prefix + "max_side", options.get("max_side"))
     if options.get("shots") is not None:
         check_shots(options["shots"], prefix + "shots")
     if options.get("shot_detector") is not None:
@@ -277,18 +274,19 @@ class LinVTVideoProcessor(VideoProcessorMixin):
     the id of its shot (`video_clip_ids`). `shot_detector="none"` samples the whole video uniformly as one clip.
 
     Each frame is then resized, rescaled and normalised with the parameters of the backbone's image processor, so its
-    pixel values are what the backbone's vision encoder expects for an image of that size (`FRAME_LAYOUTS` says how
-    each family resizes and lays out frames). Encoded video is decoded straight to `decode_size`, so no full-size
+    pixel values are what the backbone's vision encoder expects for an image of that size (`frame_resize` and
+    `frame_output`, a family's `FrameLayout`, say how). Encoded video is decoded straight to `decode_size`, so no full-size
     frame is held; frames given as arrays, PIL images or image files are processed exactly as the backbone's image
     processor processes those images.
 
-    Sampling options (`num_frames`, `fps`, `min_frames`, `max_frames`, `max_side`, and a spec dict's `start`, `end`,
-    `fps_hint`, `shots`) are checked where they are given (here, in a call, in a spec dict): a wrong type is a
-    TypeError (`num_frames=2.5` or `"8"`), a value out of range (NaN and infinities included) a ValueError, each
-    naming the option and the value.
+    Video options (`LinVTVideoOptions`: `num_frames`, `fps`, `min_frames`, `max_frames`, `shot_detector`, `max_side`,
+    `start`, `end`, `shots`, `fps_hint`) are this processor's defaults, a call's options, or one video's (a spec dict),
+    and are checked where they are given: a wrong type is a TypeError (`num_frames=2.5` or `"8"`), a value out of
+    range (NaN and infinities included) a ValueError, each naming the option and the value.
 
     Args:
-        family (`str`): backbone family, a key of `FRAME_LAYOUTS`.
+        frame_resize (`"smart"` or `"fixed"`, defaults to `"fixed"`), frame_output (`"patches"` or `"frames"`, defaults to
+            `"frames"`): how the backbone resizes and lays out frames (see `FrameLayout`).
         num_frames (`int`, *optional*): frames to sample per video; overrides `fps`.
         fps (`float`, *optional*, defaults to 1.0): frames to sample per second of video when `num_frames` is unset.
         min_frames (`int`, defaults to 8) / max_frames (`int`, defaults to 64): bounds on the sampled frame count.
@@ -296,6 +294,10 @@ class LinVTVideoProcessor(VideoProcessorMixin):
         max_side (`int`, *optional*): longest frame side at decode time; the backbone's resize then starts from that
             size. `None`: encoded video is decoded at `decode_size` (no larger than the backbone needs, with the same
             final size and token grid as a full-size decode); frames given as arrays or images are used as given.
+        start (`float`, *optional*), end (`float`, *optional*): the part of each video to sample, in seconds.
+        shots (`list[tuple[int, int]]`, *optional*): shots of every video (half-open frame ranges), instead of
+            detecting them; mostly useful per video, in a spec dict.
+        fps_hint (`float`, *optional*): frame rate of frames given as arrays or images.
         size (`dict`): the backbone image processor's `size` (`{"shortest_edge", "longest_edge"}` as min/max pixels
             for Qwen2-VL, `{"height", "width"}` otherwise).
         resample, do_resize, do_rescale, rescale_factor, do_normalize, image_mean, image_std: as in the backbone's
@@ -312,26 +314,27 @@ class LinVTVideoProcessor(VideoProcessorMixin):
     max_frames = 64
     shot_detector = "autoshot"
     max_side = None
-    model_input_names = [
-        "pixel_values_videos",
-        "video_grid_thw",
-        "video_num_frames",
-        "video_frame_mask",
-        "video_clip_ids",
-        "video_timestamps",
-        "video_frame_indices",
-        "video_temporal_patch_frame_indices",
-    ]
+    start = None
+    end = None
+    shots = None
+    fps_hint = None
+    model_input_names = ["pixel_values_videos", "video_grid_thw", "video_frame_mask", "video_clip_ids"]
+    metadata_names = ["video_timestamps", "video_frame_indices", "video_temporal_patch_frame_indices"]
 
     def __init__(
         self,
-        family: str = "qwen2_vl",
+        frame_resize: Literal["smart", "fixed"] = "fixed",
+        frame_output: Literal["patches", "frames"] = "frames",
         num_frames: int | None = None,
         fps: float | None = 1.0,
         min_frames: int = 8,
         max_frames: int | None = 64,
         shot_detector: str = "autoshot",
         max_side: int | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        shots: list | None = None,
+        fps_hint: float | None = None,
         size: dict[str, int] | None = None,
         resample: int = PILImageResampling.BICUBIC,
         do_resize: bool = True,
@@ -348,9 +351,12 @@ class LinVTVideoProcessor(VideoProcessorMixin):
         kwargs.pop("video_processor_type", None)
         kwargs.pop("image_processor_type", None)
         super().__init__(**kwargs)
-        if family not in FRAME_LAYOUTS:
-            raise ValueError(f"unknown backbone family {family!r}; known: {sorted(FRAME_LAYOUTS)}")
-        self.family = family
+        if frame_resize not in ("smart", "fixed"):
+            raise ValueError(f"frame_resize must be 'smart' or 'fixed', got {frame_resize!r}")
+        if frame_output not in ("patches", "frames"):
+            raise ValueError(f"frame_output must be 'patches' or 'frames', got {frame_output!r}")
+        self.frame_resize = frame_resize
+        self.frame_output = frame_output
         # Each default on its own (a default min_frames above max_frames is fine while num_frames is set).
         for name, value in (("num_frames", num_frames), ("min_frames", min_frames), ("max_frames", max_frames)):
             check_count(name, value)
@@ -361,6 +367,9 @@ class LinVTVideoProcessor(VideoProcessorMixin):
         self.max_frames = max_frames
         self.shot_detector = _check_detector(shot_detector)
         self.max_side = check_count("max_side", max_side)
+        check_video_options({"start": start, "end": end, "shots": shots, "fps_hint": fps_hint})
+        self.start, self.end, self.fps_hint = start, end, fps_hint
+        self.shots = None if shots is None else [list(shot) for shot in check_shots(shots)]
         self.size = dict(size) if size is not None else self._default_size()
         self.resample = int(resample)
         self.do_resize = do_resize
@@ -376,7 +385,7 @@ class LinVTVideoProcessor(VideoProcessorMixin):
 
     @property
     def layout(self) -> FrameLayout:
-        return FRAME_LAYOUTS[self.family]
+        return FrameLayout(resize=self.frame_resize, output=self.frame_output)
 
     @property
     def frames_per_step(self) -> int:
@@ -389,43 +398,31 @@ class LinVTVideoProcessor(VideoProcessorMixin):
         return {"height": 384, "width": 384}
 
     @classmethod
-    def from_image_processor(cls, image_processor: Any, family: str, **kwargs: Any) -> LinVTVideoProcessor:
+    def from_image_processor(cls, image_processor: Any, layout: FrameLayout, **kwargs: Any) -> LinVTVideoProcessor:
         """Build a video processor that prepares frames exactly like `image_processor` prepares images.
 
         Args:
             image_processor: the backbone's image processor (e.g. `Qwen2VLImageProcessorPil`).
-            family (`str`): backbone family, a key of `FRAME_LAYOUTS`.
+            layout (`FrameLayout`): how the backbone resizes and lays out frames (its processor's `frame_layout`).
             kwargs: other `LinVTVideoProcessor` arguments (sampling options); they override copied values.
         """
-        if family not in FRAME_LAYOUTS:
-            raise ValueError(f"unknown backbone family {family!r}; known: {sorted(FRAME_LAYOUTS)}")
         copied: dict[str, Any] = {}
-        for key in FRAME_LAYOUTS[family].image_processor_keys:
+        for key in layout.image_processor_keys:
             value = getattr(image_processor, key, None)
             if value is None:
                 continue
             if key == "size":
                 value = {k: v for k, v in dict(value).items() if v is not None}
             copied[key] = value
-        return cls(family=family, **{**copied, **kwargs})
+        return cls(frame_resize=layout.resize, frame_output=layout.output, **{**copied, **kwargs})
 
     # ---------------------------------------------------------------- decoding and sampling
 
-    def sample(
-        self,
-        video: Any,
-        *,
-        num_frames: int | None = None,
-        fps: float | None = None,
-        min_frames: int | None = None,
-        max_frames: int | None = None,
-        shot_detector: str | None = None,
-        max_side: int | None = None,
-    ) -> SampledVideo:
+    def sample(self, video: Any, **options: Unpack[LinVTVideoOptions]) -> SampledVideo:
         """Decode one video and sample its frames (shot-aware unless the detector is `"none"`).
 
-        Options given as arguments override the processor's defaults; options in a spec dict override both. The frame
-        count options `num_frames` / `fps` go together: whichever level sets one of them decides both (a count wins
+        `options` (any of `LinVTVideoOptions`) override the processor's defaults; options in a spec dict override
+        both. The frame count options `num_frames` / `fps` go together: whichever level sets one of them decides both (a count wins
         over a rate). Pre-decoded frames have no frame rate unless the spec gives `fps_hint`: they are then sampled
         by count (or all kept, within `[min_frames, max_frames]`) and timed at one frame per second.
 
@@ -438,9 +435,21 @@ class LinVTVideoProcessor(VideoProcessorMixin):
             `SampledVideo` with S frames, S >= 1; for patch layouts each clip holds a multiple of
             `temporal_patch_size` frames (see `pad_clips_to_multiple`).
         """
+        unknown = sorted(set(options) - set(VIDEO_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown video option(s) {unknown}; allowed: {VIDEO_OPTIONS}")
+        check_video_options(options)
+        call = {key: value for key, value in options.items() if value is not None}
         source, options = split_video_spec(video)
-        check_sampling_options(num_frames=num_frames, fps=fps, min_frames=min_frames, max_frames=max_frames)
-        check_count("max_side", max_side)
+        for key in ("start", "end", "shots", "fps_hint", "max_side"):  # per video: the spec's, else the call's
+            if key in call and key not in options:
+                options[key] = call[key]
+        for key in ("start", "end", "shots", "fps_hint"):  # else the processor's default
+            if key not in options and getattr(self, key) is not None:
+                options[key] = getattr(self, key)
+        num_frames, fps = call.get("num_frames"), call.get("fps")
+        min_frames, max_frames = call.get("min_frames"), call.get("max_frames")
+        shot_detector, max_side = call.get("shot_detector"), options.get("max_side")
         if hasattr(source, "read"):
             # Shot detection and decoding both read the stream: keep the bytes.
             source = source.read()
@@ -516,7 +525,7 @@ class LinVTVideoProcessor(VideoProcessorMixin):
                 max_pixels=self.size["longest_edge"],
             )
         if "height" not in self.size or "width" not in self.size:
-            raise ValueError(f"family {self.family!r} needs size={{'height', 'width'}}, got {self.size}")
+            raise ValueError(f"frame_resize='fixed' needs size={{'height', 'width'}}, got {self.size}")
         return self.size["height"], self.size["width"]
 
     def decode_size(self, height: int, width: int) -> tuple[int, int]:
@@ -599,8 +608,9 @@ class LinVTVideoProcessor(VideoProcessorMixin):
 
         Args:
             videos: one video or a (nested) list of videos, see `make_video_list`.
-            kwargs: `num_frames`, `fps`, `min_frames`, `max_frames`, `shot_detector`, `max_side` override the
-                defaults for this call; `return_tensors` as usual. Other video kwargs are ignored.
+            kwargs: video options (`LinVTVideoOptions`) for every video of this call; `return_tensors` as usual;
+                `return_metadata=True` adds each step's timestamps and source frame indices. Other video kwargs
+                (transformers' `VideosKwargs`) are ignored.
 
         Returns:
             `BatchFeature` with, for V videos of T_v time steps each (T_max = max T_v):
@@ -608,9 +618,12 @@ class LinVTVideoProcessor(VideoProcessorMixin):
             - **pixel_values_videos** -- patch layout: float32 [sum_v T_v*h_v*w_v, C*tps*p*p]; frame layout:
               float32 [sum_v T_v, 3, H, W]. Videos are concatenated in order.
             - **video_grid_thw** -- patch layout only: int64 [V, 3], (T_v, h_v, w_v) in patches.
-            - **video_num_frames** -- int64 [V], T_v (time steps: frames, or temporal patches for Qwen2-VL).
-            - **video_frame_mask** -- bool [V, T_max], False at padding steps.
+            - **video_frame_mask** -- bool [V, T_max]: True for the T_v steps of video v (frames, or temporal patches
+              for Qwen2-VL), then False (padding).
             - **video_clip_ids** -- int64 [V, T_max], shot of each step (0 at padding).
+
+            With `return_metadata=True` (metadata for people, not model inputs):
+
             - **video_timestamps** -- float32 [V, T_max], seconds; the mean over the frames of a temporal patch
               (0 at padding).
             - **video_frame_indices** -- int64 [V, T_max], source index of the (first) frame of each step
@@ -619,13 +632,13 @@ class LinVTVideoProcessor(VideoProcessorMixin):
               every frame of each temporal patch (a repeated frame appears twice; -1 at padding).
         """
         return_tensors = kwargs.pop("return_tensors", None)
-        sampling = {key: kwargs.get(key) for key in ("num_frames", "fps", "min_frames", "max_frames", "max_side")}
-        sampling["shot_detector"] = kwargs.get("shot_detector")
-        sampled = [self.sample(video, **sampling) for video in make_video_list(videos)]
+        return_metadata = bool(kwargs.pop("return_metadata", False))
+        options = {key: kwargs[key] for key in VIDEO_OPTIONS if kwargs.get(key) is not None}
+        sampled = [self.sample(video, **options) for video in make_video_list(videos)]
         if not sampled:
             raise ValueError("no video to process: `videos` is empty")
         data = self._pixels(sampled)
-        data.update(self._step_metadata(sampled))
+        data.update(self._step_metadata(sampled, return_metadata))
         return BatchFeature(data=data, tensor_type=return_tensors)
 
     def __call__(self, videos: Any, **kwargs: Any) -> BatchFeature:
@@ -645,8 +658,9 @@ class LinVTVideoProcessor(VideoProcessorMixin):
             data["video_grid_thw"] = np.asarray(grids, dtype=np.int64)
         return data
 
-    def _step_metadata(self, sampled: list[SampledVideo]) -> dict[str, np.ndarray]:
-        """Per-time-step metadata, padded to the longest video."""
+    def _step_metadata(self, sampled: list[SampledVideo], return_metadata: bool = False) -> dict[str, np.ndarray]:
+        """Per-time-step inputs (frame mask, clip ids) and, with `return_metadata`, metadata, padded to the longest
+        video."""
         step = self.frames_per_step
         num_steps = np.asarray([len(video.frame_indices) // step for video in sampled], dtype=np.int64)
         t_max = int(num_steps.max())
@@ -661,15 +675,12 @@ class LinVTVideoProcessor(VideoProcessorMixin):
             clip_ids[i, :n] = video.clip_ids.reshape(n, step)[:, 0]
             timestamps[i, :n] = video.timestamps.reshape(n, step).mean(axis=1)
             patch_frames[i, :n] = video.frame_indices.reshape(n, step)
-        out = {
-            "video_num_frames": num_steps,
-            "video_frame_mask": mask,
-            "video_clip_ids": clip_ids,
-            "video_timestamps": timestamps,
-            "video_frame_indices": patch_frames[:, :, 0].copy(),
-        }
-        if self.layout.output == "patches":
-            out["video_temporal_patch_frame_indices"] = patch_frames
+        out = {"video_frame_mask": mask, "video_clip_ids": clip_ids}
+        if return_metadata:
+            out["video_timestamps"] = timestamps
+            out["video_frame_indices"] = patch_frames[:, :, 0].copy()
+            if self.layout.output == "patches":
+                out["video_temporal_patch_frame_indices"] = patch_frames
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -715,10 +726,14 @@ def _check_detector(detector: str, name: str = "shot_detector") -> str:
 
 
 __all__ = [
-    "FRAME_LAYOUTS",
+    "QWEN_PATCH_KEYS",
     "FrameLayout",
     "LinVTVideoProcessor",
+    "LinVTVideoOptions",
     "LinVTVideosKwargs",
+    "SHOT_DETECTORS",
+    "VIDEO_OPTIONS",
+    "check_video_options",
     "SampledVideo",
     "cover_size",
     "make_video_list",

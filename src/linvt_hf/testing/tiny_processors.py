@@ -1,10 +1,10 @@
-"""Tiny, offline processors of the supported backbones, for tests.
+"""Tiny, offline processors of the registered backbone families, for tests.
 
 `make_tiny_processor(backbone)` returns the backbone's own processor class (`Qwen2VLProcessor`, `InternVLProcessor`,
 ...) built without any download: a byte-level BPE tokenizer trained on a few hundred words, wrapped in the backbone's
-tokenizer class with the backbone's special tokens; a chat template in the backbone's format; and the backbone's PIL
-image processor with small sizes, so an image or a frame gives a handful of vision tokens. The tokenizer pads on the
-left, for batched generation. `make_tiny_linvt_processor(backbone)` wraps it in a `LinVTProcessor`.
+tokenizer class with the backbone's special tokens; the chat template, image processor at toy sizes and processor
+settings its family declares (`LinVTFamily.tiny_processor_parts`). `make_tiny_linvt_processor(backbone)` is the
+family's LinVT processor around it.
 """
 
 from __future__ import annotations
@@ -14,21 +14,13 @@ import json
 from typing import Any
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-from transformers import (
-    GotOcr2ImageProcessorPil,
-    LlavaOnevisionImageProcessorPil,
-    Qwen2Tokenizer,
-    Qwen2VLImageProcessorPil,
-)
-from transformers.image_utils import IMAGENET_STANDARD_MEAN, IMAGENET_STANDARD_STD
-from transformers.models.auto.processing_auto import processor_class_from_name
-from transformers.utils import is_torchvision_available
+from transformers import Qwen2Tokenizer
 
-from ..processing.processor import PROMPT_FORMATS, LinVTProcessor, instantiate_processor
+from ..family import FAMILIES
 from ..processing.video_processor import LinVTVideoProcessor
+from ..upstream import video_processor_check
 
-
-BACKBONES = ("qwen2_vl", "qwen2_5_vl", "internvl", "llava_onevision")
+BACKBONES = tuple(FAMILIES)  # the registered families (`import linvt_hf` registers the shipped ones)
 
 _CORPUS = """
 what is the man doing in the video describe the scene in detail please answer the question briefly
@@ -45,60 +37,6 @@ image picture frame shot scene video clip movie action event time second minute 
 
 # Qwen2 / ChatML special tokens shared by every backbone here (all four use a Qwen2-family LLM tokenizer).
 _CHATML_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-
-_QWEN2_VL_TEMPLATE = (
-    "{% set image_count = namespace(value=0) %}{% set video_count = namespace(value=0) %}"
-    "{% for message in messages %}"
-    "{% if loop.first and message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-    "{% endif %}"
-    "<|im_start|>{{ message['role'] }}\n"
-    "{% if message['content'] is string %}{{ message['content'] }}<|im_end|>\n"
-    "{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' or 'image' in content or 'image_url' in content %}"
-    "{% set image_count.value = image_count.value + 1 %}"
-    "{% if add_vision_id %}Picture {{ image_count.value }}: {% endif %}<|vision_start|><|image_pad|><|vision_end|>"
-    "{% elif content['type'] == 'video' or 'video' in content %}"
-    "{% set video_count.value = video_count.value + 1 %}"
-    "{% if add_vision_id %}Video {{ video_count.value }}: {% endif %}<|vision_start|><|video_pad|><|vision_end|>"
-    "{% elif 'text' in content %}{{ content['text'] }}"
-    "{% endif %}{% endfor %}<|im_end|>\n"
-    "{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-_INTERNVL_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' }}"
-    "{% if message['content'] is string %}{{ message['content'] }}"
-    "{% else %}{% for content in message['content'] %}"
-    "{% if content['type'] == 'image' %}{{ '<IMG_CONTEXT>\n' }}"
-    "{% elif content['type'] == 'video' %}{{ '<video>\n' }}"
-    "{% elif content['type'] == 'text' %}{{ content['text'] }}"
-    "{% endif %}{% endfor %}{% endif %}"
-    "{{ '<|im_end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
-_LLAVA_ONEVISION_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + ' ' }}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>' }}{% endfor %}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}{{ '<video>' }}{% endfor %}"
-    "{% if message['role'] != 'assistant' %}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ '\n' + content['text'] }}"
-    "{% endfor %}"
-    "{% else %}"
-    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
-    "{% generation %}{{ '\n' + content['text'] }}{% endgeneration %}{% endfor %}"
-    "{% endif %}"
-    "{{ '<|im_end|>\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
-
-_QWEN_VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
-
 
 @functools.lru_cache(maxsize=1)
 def _bpe_vocab_and_merges() -> tuple[dict[str, int], tuple[tuple[str, str], ...]]:
@@ -130,23 +68,8 @@ def qwen2_tokenizer_for(
     """A `Qwen2Tokenizer` over a byte-level BPE (`vocab`, `merges`) with the ChatML tokens and `backbone`'s own
     multimodal tokens (named as its processor reads them, e.g. InternVL's `context_image_token`), padding on
     `padding_side` when given (saved with the tokenizer), else on transformers' default side (the right)."""
-    named: dict[str, str]
-    if backbone in ("qwen2_vl", "qwen2_5_vl"):
-        extra = _QWEN_VISION_TOKENS
-        named = {}
-    elif backbone == "internvl":
-        named = {
-            "start_image_token": "<img>",
-            "end_image_token": "</img>",
-            "context_image_token": "<IMG_CONTEXT>",
-            "video_token": "<video>",
-        }
-        extra = tuple(named.values())
-    elif backbone == "llava_onevision":
-        named = {"image_token": "<image>", "video_token": "<video>"}
-        extra = tuple(named.values())
-    else:
-        raise ValueError(f"unknown backbone {backbone!r}; known: {BACKBONES}")
+    parts = tiny_processor_parts(backbone)
+    named, extra = parts["named_tokens"], tuple(parts["special_tokens"])
     tokenizer = Qwen2Tokenizer(
         vocab=vocab,
         merges=merges,
@@ -161,91 +84,47 @@ def qwen2_tokenizer_for(
     return tokenizer
 
 
+def tiny_processor_parts(backbone: str) -> dict[str, Any]:
+    """What `backbone`'s family declares for its processor at toy sizes (see `LinVTFamily.tiny_processor_parts`)."""
+    if backbone not in FAMILIES:
+        raise ValueError(f"unknown backbone {backbone!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[backbone].tiny_processor_parts()
+
+
 def make_tiny_image_processor(backbone: str) -> Any:
     """The backbone's PIL image processor with small sizes (a frame or an image gives a few vision tokens)."""
-    if backbone in ("qwen2_vl", "qwen2_5_vl"):
-        # 14-pixel patches merged 2x2: at most 3x3 merged tokens per image (or per temporal patch of a video).
-        return Qwen2VLImageProcessorPil(min_pixels=28 * 28, max_pixels=84 * 84, patch_size=14, merge_size=2)
-    if backbone == "internvl":
-        # 56x56 tiles: 4x4 patches of 14, pixel shuffle 0.5 -> 4 tokens per tile (image_seq_length=4).
-        return GotOcr2ImageProcessorPil(
-            size={"height": 56, "width": 56},
-            crop_to_patches=False,
-            min_patches=1,
-            max_patches=4,
-            image_mean=[0.485, 0.456, 0.406],
-            image_std=[0.229, 0.224, 0.225],
-        )
-    if backbone == "llava_onevision":
-        # 28x28 base resolution: 2x2 patches of 14 -> 4 tokens per image patch (num_image_tokens=4).
-        return LlavaOnevisionImageProcessorPil(
-            size={"height": 28, "width": 28},
-            image_grid_pinpoints=[[28, 28], [28, 56], [56, 28], [56, 56]],
-            image_mean=IMAGENET_STANDARD_MEAN,
-            image_std=IMAGENET_STANDARD_STD,
-        )
-    raise ValueError(f"unknown backbone {backbone!r}; known: {BACKBONES}")
-
-
-_CHAT_TEMPLATES = {
-    "qwen2_vl": _QWEN2_VL_TEMPLATE,
-    "qwen2_5_vl": _QWEN2_VL_TEMPLATE,
-    "internvl": _INTERNVL_TEMPLATE,
-    "llava_onevision": _LLAVA_ONEVISION_TEMPLATE,
-}
-
-_PROCESSOR_KWARGS: dict[str, dict[str, Any]] = {
-    "qwen2_vl": {},
-    "qwen2_5_vl": {},
-    "internvl": {"image_seq_length": 4},
-    "llava_onevision": {"num_image_tokens": 4, "vision_feature_select_strategy": "full"},
-}
-
-_VIDEO_PROCESSOR_CLASSES = {
-    "qwen2_vl": "Qwen2VLVideoProcessor",
-    "qwen2_5_vl": "Qwen2VLVideoProcessor",
-    "internvl": "InternVLVideoProcessor",
-    "llava_onevision": "LlavaOnevisionVideoProcessor",
-}
-
-
-def _tiny_video_processor(backbone: str, image_processor: Any) -> Any:
-    """The backbone's own video processor when torchvision is there; otherwise a `LinVTVideoProcessor` stand-in (the
-    backbone's video processors need torchvision, and LinVT never uses them)."""
-    if is_torchvision_available():
-        import transformers
-
-        return getattr(transformers, _VIDEO_PROCESSOR_CLASSES[backbone])()
-    return LinVTVideoProcessor.from_image_processor(image_processor, backbone)
+    return tiny_processor_parts(backbone)["image_processor"]
 
 
 def make_tiny_processor(backbone: str) -> Any:
     """The backbone's own processor (`Qwen2VLProcessor`, `Qwen2_5_VLProcessor`, `InternVLProcessor`,
-    `LlavaOnevisionProcessor`), built offline with a tiny tokenizer and small image sizes."""
-    if backbone not in BACKBONES:
-        raise ValueError(f"unknown backbone {backbone!r}; known: {BACKBONES}")
-    processor_class = processor_class_from_name(PROMPT_FORMATS[backbone].processor_class)
-    image_processor = make_tiny_image_processor(backbone)
-    return instantiate_processor(
-        processor_class,
-        image_processor,
-        make_tiny_tokenizer(backbone),
-        _tiny_video_processor(backbone, image_processor),
-        chat_template=_CHAT_TEMPLATES[backbone],
-        **_PROCESSOR_KWARGS[backbone],
-    )
+    `LlavaOnevisionProcessor`), built offline with a tiny tokenizer and small image sizes. Its video processor is a
+    `LinVTVideoProcessor` (the backbones' own need torchvision, and LinVT never uses them)."""
+    parts = tiny_processor_parts(backbone)
+    family = FAMILIES[backbone]
+    processor_class = family.processor_class.image_llm_processor_class()
+    video_processor = LinVTVideoProcessor.from_image_processor(parts["image_processor"], family.processor_class.frame_layout)
+    with video_processor_check(processor_class):
+        return processor_class(
+            parts["image_processor"],
+            make_tiny_tokenizer(backbone),
+            video_processor,
+            chat_template=parts["chat_template"],
+            **parts["init_kwargs"],
+        )
 
 
-def make_tiny_linvt_processor(
-    backbone: str, num_video_tokens: int = 8, **video_processor_kwargs: Any
-) -> LinVTProcessor:
-    """`LinVTProcessor` around `make_tiny_processor(backbone)`.
+def make_tiny_linvt_processor(backbone: str, num_video_tokens: int = 8, **video_processor_kwargs: Any) -> Any:
+    """The family's LinVT processor around `make_tiny_processor(backbone)`.
 
     Defaults suit fast tests: 8 video tokens, 8 frames sampled uniformly, no shot detection; `video_processor_kwargs`
     override them (e.g. `shot_detector="histogram"`).
     """
     options = {"num_frames": 8, "fps": None, "min_frames": 1, "shot_detector": "none", **video_processor_kwargs}
-    return LinVTProcessor.from_backbone_processor(make_tiny_processor(backbone), num_video_tokens, **options)
+    processor_class = FAMILIES[backbone].processor_class
+    return processor_class.from_backbone(
+        make_tiny_processor(backbone), num_video_tokens=num_video_tokens, video_processor_kwargs=options
+    )
 
 
 __all__ = [
@@ -255,4 +134,5 @@ __all__ = [
     "make_tiny_processor",
     "make_tiny_tokenizer",
     "qwen2_tokenizer_for",
+    "tiny_processor_parts",
 ]

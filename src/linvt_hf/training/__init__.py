@@ -3,9 +3,9 @@ loss and `LinVTTrainer`. Needs the `train` extra (peft, datasets, accelerate).""
 
 from .collator import CAPTION_MASK_KEY, EMPTY_BATCH_KEY, IGNORE_INDEX, NUM_SKIPPED_KEY, VideoInstructionCollator
 from .data import CAPTION_PROMPT, load_video_instruction_data
-from .losses import gather_rows, pool_token_embeddings, pool_video_tokens, video_text_contrastive_loss
+from ..modeling.contrastive import gather_rows, pool_token_embeddings, pool_video_tokens, video_text_contrastive_loss
 from .stages import language_model_linear_names, lora_target_modules, merge_stage2, prepare_stage1, prepare_stage2
-from .trainer import LinVTTrainer, VideoTextContrastiveHook, is_empty_batch, unwrap_linvt
+from .trainer import LinVTTrainer, is_empty_batch, unwrap_linvt
 
 __all__ = [
     "CAPTION_MASK_KEY",
@@ -15,7 +15,6 @@ __all__ = [
     "NUM_SKIPPED_KEY",
     "LinVTTrainer",
     "VideoInstructionCollator",
-    "VideoTextContrastiveHook",
     "gather_rows",
     "is_empty_batch",
     "language_model_linear_names",

@@ -75,6 +75,9 @@ class VideoInstructionCollator:
             video or image placeholders would be cut is skipped instead.
         shot_detector (`str`, *optional*): `"autoshot"`, `"histogram"` or `"none"`; the processor's default if None.
         system_prompt (`str`, *optional*): a system turn prepended to conversations that have none.
+        padding_side (`str`, *optional*): `"left"` or `"right"`: pad each batch on this side whatever the
+            tokenizer's `padding_side` is (which e.g. batched generation sets to `"left"`); the tokenizer's own side
+            if None.
 
     Returns (from `__call__`): a `dict` of tensors with the processor's outputs for the kept samples (`input_ids`,
     `attention_mask`, `pixel_values_videos`, `video_frame_mask`, `question_mask`, ...), plus
@@ -97,9 +100,12 @@ class VideoInstructionCollator:
         max_length: int | None = None,
         shot_detector: str | None = None,
         system_prompt: str | None = None,
+        padding_side: str | None = None,
     ) -> None:
         if num_frames is None and fps is None:
             raise ValueError("give num_frames or fps")
+        if padding_side not in (None, "left", "right"):
+            raise ValueError(f"padding_side must be 'left', 'right' or None, got {padding_side!r}")
         self.processor = processor
         self.tokenizer = processor.tokenizer
         self.video_root = os.fspath(video_root)
@@ -113,6 +119,7 @@ class VideoInstructionCollator:
         self.video_kwargs = {k: v for k, v in self.video_kwargs.items() if v is not None}
         self.max_length = max_length
         self.system_prompt = system_prompt
+        self.padding_side = padding_side
         self.placeholder_ids = {processor.video_token_id, processor.image_token_id}
         self.special_ids = set(self.tokenizer.all_special_ids) | {
             i for i, token in self.tokenizer.added_tokens_decoder.items() if token.special
@@ -257,6 +264,7 @@ class VideoInstructionCollator:
         that `max_length` would cut inside their placeholders (the batch is then to be rebuilt without them)."""
         videos = [v for s in samples for v in s.videos]
         images = [i for s in samples for i in s.images]
+        padding = {"padding_side": self.padding_side} if self.padding_side is not None else {}
         batch = self.processor(
             text=[s.text for s in samples],
             videos=videos or None,
@@ -264,6 +272,7 @@ class VideoInstructionCollator:
             padding=True,
             add_special_tokens=False,
             return_tensors="pt",
+            **padding,
             **self.video_kwargs,
         )
         batch = dict(batch)
@@ -348,7 +357,7 @@ class VideoInstructionCollator:
                 dropped.add(sample.index)
         if dropped:
             return batch, dropped
-        left = self.tokenizer.padding_side == "left"
+        left = (self.padding_side or self.tokenizer.padding_side) == "left"
         width = min(int(lengths.max()), self.max_length)
         for key, pad in TEXT_ALIGNED_PADDING.items():
             if key not in batch:

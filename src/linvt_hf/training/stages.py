@@ -16,33 +16,32 @@ import re
 from peft import LoraConfig, PeftModel, get_peft_model
 from torch import nn
 
+from ..family import family_of
 from ..modeling.modeling_linvt import LinVTForConditionalGeneration
 
-LINVT_MODULE = "linvt"
+VIDEO_TOKENIZER_MODULE = "video_tokenizer"
 DEFAULT_LORA = dict(r=16, lora_alpha=32, lora_dropout=0.05)
 
 
 def prepare_stage1(model: LinVTForConditionalGeneration) -> LinVTForConditionalGeneration:
-    """Freeze everything but `model.linvt` and `model.video_text_logit_scale` (in place; returns `model`).
+    """Freeze everything but the video tokenizer and `model.video_text_logit_scale` (in place; returns `model`).
 
     `LinVTTrainer(contrastive_weight=0)` freezes `video_text_logit_scale` again: only the contrastive term uses it."""
     model.requires_grad_(False)
-    model.linvt.requires_grad_(True)
+    model.video_tokenizer.requires_grad_(True)
     model.video_text_logit_scale.requires_grad_(True)
     return model
 
 
 def language_model(model: LinVTForConditionalGeneration) -> nn.Module:
-    """The image-LLM's language model (the decoder stack, without the LM head)."""
-    inner = getattr(model.image_llm, "model", model.image_llm)
-    llm = getattr(inner, "language_model", None)
-    return llm if isinstance(llm, nn.Module) else model.image_llm.get_decoder()
+    """The image-LLM's language model (the decoder stack, without the LM head), where its family declares it."""
+    return model.get_submodule(language_model_prefix(model))
 
 
 def language_model_prefix(model: LinVTForConditionalGeneration) -> str:
-    """The module path of the language model inside `model`, e.g. `"image_llm.model.language_model"`."""
-    llm = language_model(model)
-    return next(name for name, module in model.named_modules() if module is llm)
+    """The module path of the language model inside `model`, e.g. `"model.language_model"` (its family's
+    `LinVTFamily.language_model`)."""
+    return family_of(model).language_model
 
 
 def language_model_linear_names(model: LinVTForConditionalGeneration) -> list[str]:
@@ -78,7 +77,7 @@ def prepare_stage2(model: LinVTForConditionalGeneration, lora_config: LoraConfig
         model (`LinVTForConditionalGeneration`): typically the stage-1 result.
         lora_config (`peft.LoraConfig`, *optional*): defaults to r=16, alpha=32, dropout=0.05. Its `target_modules`,
             when None, become the LLM's linear layers (`lora_target_modules`); given ones must all lie inside the LLM.
-            `"linvt"` is added to `modules_to_save`.
+            `"video_tokenizer"` is added to `modules_to_save`.
 
     Returns:
         `peft.PeftModel` whose `save_pretrained` writes the adapter and LinVT's weights.
@@ -86,7 +85,7 @@ def prepare_stage2(model: LinVTForConditionalGeneration, lora_config: LoraConfig
     config = copy.deepcopy(lora_config) if lora_config is not None else LoraConfig(**DEFAULT_LORA)
     if config.target_modules is None:
         config.target_modules = lora_target_modules(model)
-    config.modules_to_save = sorted({*(config.modules_to_save or []), LINVT_MODULE})
+    config.modules_to_save = sorted({*(config.modules_to_save or []), VIDEO_TOKENIZER_MODULE})
     peft_model = get_peft_model(model, config)
     _check_lora_inside_llm(peft_model)
     return peft_model
@@ -98,7 +97,7 @@ def _check_lora_inside_llm(peft_model: PeftModel) -> None:
     outside = [
         name
         for name, module in base.named_modules()
-        if hasattr(module, "lora_A") and not name.startswith(prefix) and not name.startswith(LINVT_MODULE + ".")
+        if hasattr(module, "lora_A") and not name.startswith(prefix) and f"{VIDEO_TOKENIZER_MODULE}." not in name
     ]
     if outside:
         raise ValueError(f"LoRA must only touch the LLM's layers, but target_modules matched {outside[:5]}")

@@ -2,23 +2,18 @@
 batches.
 
 The loss is `CE + contrastive_weight * contrastive`. The next-token cross-entropy is the image-LLM's own (normalised
-by the number of answer tokens of the whole accumulated, cross-process batch, as `Trainer` does). The contrastive term
-(`losses.video_text_contrastive_loss`) pairs each caption record's pooled video tokens with its pooled caption
-embeddings.
+by the number of answer tokens of the whole accumulated, cross-process batch, as `Trainer` does). The contrastive
+term comes out of the model's forward (`caption_mask`: each caption record's pooled video tokens against its pooled
+caption embeddings, see `LinVTForConditionalGeneration.contrastive_loss`), so under DDP / FSDP / DeepSpeed the
+temperature (`video_text_logit_scale`) is used inside the forward the engine tracks.
 
-It is computed inside the model's forward, by a forward hook on the LinVT model: under DDP / FSDP / DeepSpeed the
-wrapped forward is what the engine tracks, and the temperature (`video_text_logit_scale`) must be used there, or DDP
-(`find_unused_parameters=True`, transformers' default) marks it unused and fails when its gradient arrives.
-
-With several processes, the videos and captions of all processes are gathered (differentiably) and every process
-computes the same loss over the global batch, so in-batch negatives span the global batch and training matches a
-single process on that batch (`contrastive_gather=False`: per-process negatives instead).
+With several processes, the videos and captions of all processes are gathered (differentiably) inside that forward
+and every process computes the same loss over the global batch, so in-batch negatives span the global batch and
+training matches a single process on that batch (`contrastive_gather=False`: per-process negatives instead).
 """
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -27,22 +22,12 @@ from torch import nn
 from transformers import Trainer, TrainerCallback
 from transformers.utils import logging
 
-from ..modeling.modeling_linvt import LinVTCausalLMOutputWithPast, LinVTForConditionalGeneration
+from ..modeling.modeling_linvt import LinVTForConditionalGeneration
 from .collator import CAPTION_MASK_KEY, EMPTY_BATCH_KEY, NUM_SKIPPED_KEY
-from .losses import gather_rows, pool_token_embeddings, pool_video_tokens, video_text_contrastive_loss
 
 logger = logging.get_logger(__name__)
 
 CONTRASTIVE_OUTPUT_KEY = "contrastive_loss"
-
-
-@dataclass
-class LinVTOutputWithContrastiveLoss(LinVTCausalLMOutputWithPast):
-    r"""
-    contrastive_loss (`torch.FloatTensor`, 0-dim): stage 1's video-caption contrastive loss of the batch.
-    """
-
-    contrastive_loss: torch.FloatTensor | None = None
 
 
 def unwrap_linvt(model: nn.Module) -> LinVTForConditionalGeneration:
@@ -51,66 +36,6 @@ def unwrap_linvt(model: nn.Module) -> LinVTForConditionalGeneration:
     if not isinstance(base, LinVTForConditionalGeneration):
         raise TypeError(f"expected a LinVT model (possibly PEFT-wrapped), got {type(base).__name__}")
     return base
-
-
-class VideoTextContrastiveHook:
-    r"""
-    Forward hook that adds `contrastive_loss` (0-dim) to the LinVT model's output when `caption_mask` was set
-    before the call.
-
-    Videos are paired with the caption tokens (`caption_mask` `[B, L]`) of the sample they sit in; videos of samples
-    without caption tokens take no part. With `gather=True` and several processes, pairs are gathered from all
-    processes (every process must then run the forward each step, which the trainer ensures).
-    """
-
-    def __init__(self, model: LinVTForConditionalGeneration, gather: bool = True) -> None:
-        self.model = model
-        self.gather = gather
-        self.caption_mask: torch.Tensor | None = None
-        self.handle = model.register_forward_hook(self, with_kwargs=True)
-
-    def __call__(self, module: nn.Module, args: tuple, kwargs: dict[str, Any], output: Any) -> Any:
-        caption_mask, self.caption_mask = self.caption_mask, None
-        if caption_mask is None:
-            return None
-        input_ids = kwargs.get("input_ids", args[0] if args else None)
-        video, text = self.pairs(input_ids, caption_mask, output)
-        if self.gather:
-            video, text = gather_rows(video), gather_rows(text)
-        # A declared output field, not an extra key: DDP rebuilds outputs from their dataclass fields.
-        fields = {f.name for f in dataclasses.fields(LinVTOutputWithContrastiveLoss)}
-        return LinVTOutputWithContrastiveLoss(
-            **{key: value for key, value in output.items() if key in fields},
-            contrastive_loss=video_text_contrastive_loss(video, text, self.model.video_text_logit_scale),
-        )
-
-    def pairs(
-        self, input_ids: torch.Tensor, caption_mask: torch.Tensor, output: Any
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pooled video tokens `[n, D]` and pooled caption embeddings `[n, D]` of the captioned videos."""
-        embeddings = self.model.get_input_embeddings()
-        dim = embeddings.weight.shape[-1]
-        outputs = getattr(output, "video_tokenizer_outputs", None)
-        if not outputs:
-            empty = embeddings.weight.new_zeros(0, dim)
-            # The LinVT parameters still enter the graph (as zeros) so DDP sees them used on every process.
-            return empty + sum(p.sum() * 0.0 for p in self.model.linvt.parameters() if p.requires_grad), empty
-        num_videos = sum(len(group) for group in output.video_groups)
-        pooled: list[torch.Tensor | None] = [None] * num_videos
-        counts = [0] * num_videos
-        for out, group in zip(outputs, output.video_groups):
-            for row, video in enumerate(group):
-                tokens, mask = out.video_tokens[row : row + 1], out.video_tokens_mask[row : row + 1]
-                pooled[video] = pool_video_tokens(tokens, mask)[0]
-                counts[video] = int(out.video_tokens_mask[row].sum())
-        owners = self.model.video_owners(input_ids, counts)
-        captioned = [v for v, sample in enumerate(owners) if bool(caption_mask[sample].any())]
-        if not captioned:
-            return torch.stack(pooled)[:0], embeddings.weight.new_zeros(0, dim)
-        rows = torch.tensor([owners[v] for v in captioned], device=input_ids.device)
-        with torch.no_grad():  # the embedding table is frozen: captions are fixed targets
-            text = pool_token_embeddings(embeddings(input_ids[rows]), caption_mask[rows].to(input_ids.device))
-        return torch.stack([pooled[v] for v in captioned]), text.to(pooled[captioned[0]].dtype)
 
 
 class LinVTTrainer(Trainer):
@@ -147,12 +72,11 @@ class LinVTTrainer(Trainer):
         if self.args.label_names is None:
             self.label_names = ["labels"]
         self.contrastive_weight = float(contrastive_weight)
-        self.contrastive_hook = None
+        self.contrastive_gather = bool(contrastive_gather)
         if self.contrastive_weight > 0:
             base = unwrap_linvt(self.model)
             if not base.video_text_logit_scale.requires_grad:
                 logger.warning("contrastive_weight > 0 but video_text_logit_scale is frozen (see prepare_stage1)")
-            self.contrastive_hook = VideoTextContrastiveHook(base, gather=contrastive_gather)
         else:
             self._freeze_unused_temperature()
         self._loss_weight = 1.0
@@ -213,22 +137,19 @@ class LinVTTrainer(Trainer):
         inputs.pop(NUM_SKIPPED_KEY, None)
         inputs.pop(EMPTY_BATCH_KEY, None)
         caption_mask = inputs.pop(CAPTION_MASK_KEY, None)
-        if self.contrastive_hook is not None:
-            # Set on every step, caption or not: the hook's gather is a collective all processes must join.
+        if self.contrastive_weight > 0:
+            # On every step, caption or not: the forward's gather is a collective all processes must join.
             if caption_mask is None:
                 caption_mask = torch.zeros_like(inputs["input_ids"], dtype=torch.bool)
-            self.contrastive_hook.caption_mask = caption_mask
-            if "pixel_values_videos" in inputs:
-                inputs["output_video_tokenizer"] = True
+            inputs[CAPTION_MASK_KEY] = caption_mask
+            inputs["gather_contrastive"] = self.contrastive_gather
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
-        if self.contrastive_hook is not None:
-            self.contrastive_hook.caption_mask = None
         loss = self._add_contrastive(loss, outputs, num_items_in_batch) * self._loss_weight
         return (loss, outputs) if return_outputs else loss
 
     def _add_contrastive(self, ce: torch.Tensor, outputs: Any, num_items_in_batch: Any) -> torch.Tensor:
         """`ce + w * contrastive`, with the contrastive term scaled for gradient accumulation as the CE is."""
-        contrastive = outputs.get(CONTRASTIVE_OUTPUT_KEY) if self.contrastive_hook is not None else None
+        contrastive = outputs.get(CONTRASTIVE_OUTPUT_KEY) if self.contrastive_weight > 0 else None
         if contrastive is None:
             contrastive = ce.new_zeros(())
         if not self.model.training:
@@ -266,7 +187,7 @@ class LinVTTrainer(Trainer):
         self._aux_sums = {key: 0.0 for key in self._aux_sums}
         self._aux_last_step = self.state.global_step
         logs = {"num_skipped_samples": int(gathered[:, 2].sum())}
-        if self.contrastive_hook is not None:
+        if self.contrastive_weight > 0:
             logs["ce_loss"] = float(gathered[:, 0].mean()) / steps
             logs["contrastive_loss"] = float(gathered[:, 1].mean()) / steps
         return logs
@@ -290,9 +211,7 @@ def is_empty_batch(inputs: dict[str, Any]) -> bool:
 
 
 __all__ = [
-    "LinVTOutputWithContrastiveLoss",
     "LinVTTrainer",
-    "VideoTextContrastiveHook",
     "is_empty_batch",
     "unwrap_linvt",
 ]

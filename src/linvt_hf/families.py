@@ -1,0 +1,80 @@
+"""The backbone families linvt-hf ships: one `register_family` call each (see `linvt_hf.family` and the README's
+"Adding a backbone")."""
+
+from __future__ import annotations
+
+from .family import LinVTFamily, register_family, register_legacy_video_tokenizer_renamings
+from .modeling import internvl as internvl_modeling
+from .modeling import llava_onevision as llava_onevision_modeling
+from .modeling import qwen2_vl as qwen2_vl_modeling
+from .processing import internvl as internvl_processing
+from .processing import llava_onevision as llava_onevision_processing
+from .processing import qwen2_vl as qwen2_vl_processing
+
+
+def register_families() -> None:
+    """Register the shipped families; safe to call more than once."""
+    register_legacy_video_tokenizer_renamings()
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="qwen2_vl",
+            config_class=qwen2_vl_modeling.LinVTQwen2VLConfig,
+            model_class=qwen2_vl_modeling.LinVTQwen2VLModel,
+            for_generation_class=qwen2_vl_modeling.LinVTQwen2VLForConditionalGeneration,
+            processor_class=qwen2_vl_processing.LinVTQwen2VLProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.visual",),
+            tiny_image_llm_config=lambda processor, text: qwen2_vl_modeling.tiny_image_llm_config(processor, "qwen2_vl", text),
+            tiny_processor_parts=qwen2_vl_processing.tiny_processor_parts,
+            checkpoint_conversions=qwen2_vl_modeling.checkpoint_conversions("LinVTQwen2VL"),
+            legacy_renames=qwen2_vl_modeling.LEGACY_RENAMES,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="qwen2_5_vl",
+            config_class=qwen2_vl_modeling.LinVTQwen2_5_VLConfig,
+            model_class=qwen2_vl_modeling.LinVTQwen2_5_VLModel,
+            for_generation_class=qwen2_vl_modeling.LinVTQwen2_5_VLForConditionalGeneration,
+            processor_class=qwen2_vl_processing.LinVTQwen2_5_VLProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.visual",),
+            tiny_image_llm_config=lambda processor, text: qwen2_vl_modeling.tiny_image_llm_config(processor, "qwen2_5_vl", text),
+            tiny_processor_parts=qwen2_vl_processing.tiny_processor_parts,
+            checkpoint_conversions=qwen2_vl_modeling.checkpoint_conversions("LinVTQwen2_5_VL"),
+            legacy_renames=qwen2_vl_modeling.LEGACY_RENAMES,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="internvl",
+            config_class=internvl_modeling.LinVTInternVLConfig,
+            model_class=internvl_modeling.LinVTInternVLModel,
+            for_generation_class=internvl_modeling.LinVTInternVLForConditionalGeneration,
+            processor_class=internvl_processing.LinVTInternVLProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.multi_modal_projector"),
+            tiny_image_llm_config=internvl_modeling.tiny_image_llm_config,
+            tiny_processor_parts=internvl_processing.tiny_processor_parts,
+            checkpoint_conversions=internvl_modeling.CHECKPOINT_CONVERSIONS,
+            legacy_renames=internvl_modeling.LEGACY_RENAMES,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="llava_onevision",
+            config_class=llava_onevision_modeling.LinVTLlavaOnevisionConfig,
+            model_class=llava_onevision_modeling.LinVTLlavaOnevisionModel,
+            for_generation_class=llava_onevision_modeling.LinVTLlavaOnevisionForConditionalGeneration,
+            processor_class=llava_onevision_processing.LinVTLlavaOnevisionProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.multi_modal_projector"),
+            tiny_image_llm_config=llava_onevision_modeling.tiny_image_llm_config,
+            tiny_processor_parts=llava_onevision_processing.tiny_processor_parts,
+            checkpoint_conversions=llava_onevision_modeling.CHECKPOINT_CONVERSIONS,
+            legacy_renames=llava_onevision_modeling.LEGACY_RENAMES,
+        )
+    )
+
+
+__all__ = ["register_families"]
