@@ -73,13 +73,18 @@ def fast_random_init():
     import torch
     from transformers import initialization
 
+    def draw(tensor, generator):
+        # float32 standard normals on the tensor's device (a GPU model is initialised there), or the generator's.
+        device = generator.device if generator is not None else tensor.device
+        return torch.randn(tensor.shape, generator=generator, device=device)
+
     def normal_(tensor, mean=0.0, std=1.0, generator=None):
         with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean))
+            return tensor.copy_(draw(tensor, generator).mul_(std).add_(mean))
 
     def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
         with torch.no_grad():
-            return tensor.copy_(torch.randn(tensor.shape, generator=generator).mul_(std).add_(mean).clamp_(a, b))
+            return tensor.copy_(draw(tensor, generator).mul_(std).add_(mean).clamp_(a, b))
 
     saved = (torch.nn.init.normal_, torch.nn.init.trunc_normal_, dict(initialization.TORCH_INIT_FUNCTIONS))
     torch.nn.init.normal_, torch.nn.init.trunc_normal_ = normal_, trunc_normal_

@@ -9,9 +9,23 @@ Quality: precision, recall and F1 of the detected cuts (the first frame of each 
 cuts, a detected cut matching a true one when within +-2 frames (one-to-one). Two sets: generated clips
 (tests/video_factory.py: flat-coloured shots with a moving square and a frame-number bar, random sizes, lengths and
 cuts), real-footage composites (alternating segments of the two sample videos), and the synthetic video QA set's
-own videos (`linvt_hf.data`: dark backgrounds, shots of 6-12 frames at 8 fps).
+own videos (`linvt_hf.data`: dark backgrounds, shots of 6-12 frames at 8 fps). Rows for full AutoShot
+("autoshot_full"), the fast path ("autoshot": AutoShot only where the cheap pass finds a possible transition) and
+the histogram detector.
 
-    python benchmarks/bench_autoshot.py            # ~3 minutes on 2 cores
+Transitions by kind (section "transitions"): clips of generated or real scenes joined by cuts, dissolves, fades
+(through black) or wipes of 5-30 frames, or by cuts between fast pans and flashes ("motion": no transition inside a
+scene); see benchmarks/_transitions.py. F1 of each detector against the truth, whether the fast path's shots equal
+full AutoShot's, the AutoShot windows each ran, and the cheap pass's recall margin (its lowest window score where
+full AutoShot fires: >= 1 means the fast path ran every window full AutoShot fires in).
+
+Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
+sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect) and peak memory
+of decoding alone, the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh
+process, with the shot cache off.
+
+    python benchmarks/bench_autoshot.py            # about 2 hours on 2 quiet cores (full AutoShot is most of it)
+    python benchmarks/bench_autoshot.py --sections transitions --transition-clips 1 --scene-frames 30,60
     python benchmarks/bench_autoshot.py --smoke    # seconds, for CI
 
 Prints Markdown tables.
@@ -20,6 +34,7 @@ Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -36,13 +51,17 @@ from test_autoshot import load_reference_autoshot, reference_probabilities  # no
 from video_factory import make_video  # noqa: E402
 
 from linvt_hf.processing.autoshot import AutoShot  # noqa: E402
-from linvt_hf.processing.shots import detect_shots  # noqa: E402
-from linvt_hf.processing.video_io import load_video  # noqa: E402
+from linvt_hf.processing.autoshot.network import DEFAULT_THRESHOLD, WINDOW_STRIDE  # noqa: E402
+from linvt_hf.processing.shot_candidates import CANDIDATE_MARGIN, candidate_scores  # noqa: E402
+from linvt_hf.processing.shots import ShotDetector, detect_shots  # noqa: E402
+from linvt_hf.processing.video_io import load_video, stream_video  # noqa: E402
 
-from _shared import machine
+import _transitions  # noqa: E402
+from _shared import machine, run_child  # noqa: E402
 
 VIDEOS = ROOT / "tests" / "data" / "videos"
 TOLERANCE = 2
+DETECTORS = ("autoshot_full", "autoshot", "histogram")  # full AutoShot, the fast path, the fallback
 
 
 def real_frames() -> list[np.ndarray]:
@@ -143,16 +162,16 @@ def match(predicted: list[int], truth: list[int], tolerance: int = TOLERANCE) ->
     return true_positives, len(predicted) - true_positives, len(unmatched)
 
 
-def quality(clip_sets: dict[str, list[tuple[object, int, list[int]]]]) -> None:
+def quality(clip_sets: dict[str, list[tuple[object, int, list[int]]]], detectors: tuple[str, ...]) -> None:
     print(f"\n### Cut detection, hard cuts, match within +-{TOLERANCE} frames\n")
     print("| clips | detector | clips (frames) | true cuts | precision | recall | F1 | frames/s (decode + detect) |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for set_name, clips in clip_sets.items():
-        for detector in ("autoshot", "histogram"):
+        for detector in detectors:
             totals, elapsed = np.zeros(3, dtype=np.int64), 0.0
             for video, _, cuts in clips:
                 start = time.perf_counter()
-                shots = detect_shots(video, detector)
+                shots = detect_shots(video, detector, cache=False)
                 elapsed += time.perf_counter() - start
                 totals += match([first for first, _ in shots[1:]], cuts)
             tp, fp, fn = (int(value) for value in totals)
@@ -165,28 +184,193 @@ def quality(clip_sets: dict[str, list[tuple[object, int, list[int]]]]) -> None:
             )
 
 
+
+
+def transition_quality(
+    clips_per_set: int, num_scenes: int, rng: np.random.Generator, kinds=_transitions.KINDS,
+    sources=("generated", "real"), scene_lengths=(40, 90),
+) -> None:
+    """F1 of full AutoShot, the fast path and the histogram detector per transition kind, generated and real."""
+    real = real_frames()
+    detectors = {name: ShotDetector(name, cache=False) for name in DETECTORS}
+    print(f"\n### Transitions by kind: F1 against the truth (a detected cut within a transition's span +-"
+          f"{_transitions.TOLERANCE}), {clips_per_set} clips of {num_scenes} scenes per set\n")
+    print("| source | kind | frames | transitions | F1 full AutoShot | F1 fast path | F1 histogram "
+          "| fast = full (clips) | windows run fast / full | min cheap score where full fires "
+          "| frames/s full / fast |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for source in sources:
+        for kind in kinds:
+            clips = [
+                _transitions.make_clip(kind, source, rng, real, num_scenes, scene_lengths=scene_lengths)
+                for _ in range(clips_per_set)
+            ]
+            counts = {name: np.zeros(3, dtype=np.int64) for name in DETECTORS}
+            elapsed = dict.fromkeys(DETECTORS, 0.0)
+            windows = {"autoshot": 0, "autoshot_full": 0}
+            same, margin = 0, np.inf
+            for frames, spans in clips:
+                shots = {}
+                for name, detector in detectors.items():
+                    start = time.perf_counter()
+                    detection = detector(frames)
+                    elapsed[name] += time.perf_counter() - start
+                    shots[name] = detection.shots
+                    counts[name] += _transitions.match_spans([first for first, _ in detection.shots[1:]], spans)
+                    if name == "autoshot":
+                        windows[name] += len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE))
+                    if name == "autoshot_full":
+                        windows[name] += -(-len(frames) // WINDOW_STRIDE)
+                        full = detection.probabilities
+                same += shots["autoshot"] == shots["autoshot_full"]
+                # Recall margin of the cheap pass: its score on each window where full AutoShot fires (must be >= 1).
+                small = next(iter(stream_video(frames, size=(27, 48), chunk_size=None))).frames
+                cheap = candidate_scores(small)
+                for window in range(-(-len(frames) // WINDOW_STRIDE)):
+                    centre = slice(window * WINDOW_STRIDE, (window + 1) * WINDOW_STRIDE)
+                    if (full[centre] > DEFAULT_THRESHOLD).any():
+                        around = slice(max(0, centre.start - CANDIDATE_MARGIN), centre.stop + CANDIDATE_MARGIN)
+                        margin = min(margin, float(cheap[around].max()))
+            total_frames = sum(len(frames) for frames, _ in clips)
+            scores = {name: _transitions.f1(*map(int, counts[name])) for name in DETECTORS}
+            true = int(counts["histogram"][0] + counts["histogram"][2])
+            print(
+                f"| {source} | {kind} | {total_frames} | {true} | {scores['autoshot_full']:.3f} "
+                f"| {scores['autoshot']:.3f} | {scores['histogram']:.3f} | {same}/{len(clips)} "
+                f"| {windows['autoshot']} / {windows['autoshot_full']} | {margin:.2f} "
+                f"| {total_frames / elapsed['autoshot_full']:.0f} / {total_frames / elapsed['autoshot']:.0f} |",
+                flush=True,
+            )
+
+
+def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: np.random.Generator,
+                size: tuple[int, int], timeout: float, in_process: bool = False) -> None:
+    """End-to-end speed (decode + detect) and peak memory on long videos, each detector in its own process."""
+    real_hd = [load_video(path, size=size).frames for path in sorted(VIDEOS.glob("*.mp4"))]
+    print(f"\n### Long videos: {size[1]}x{size[0]} source, 30 fps, real scenes joined by cuts, dissolves and fades "
+          "every 10-50 s; decode + detect, each run in a fresh process\n")
+    print("| video | frames | transitions | run | seconds | frames/s | x decode time | RSS before / peak (GiB) "
+          "| AutoShot windows run | F1 vs truth | load average |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for length in minutes:
+        path = workdir / f"long_{length:g}min.mp4"
+        spans = _transitions.write_long_video(path, length, rng, real_hd)
+        runs = ["decode only", "scan only", "histogram", "autoshot"]
+        runs += ["autoshot_full"] if length <= full_minutes else []
+        decode_seconds = None
+        for run in runs:
+            spec = {"run": run, "path": str(path), "spans": spans}
+            row = measure(spec) if in_process else run_child(__file__, spec, timeout=timeout)
+            if "error" in row:
+                print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | |", flush=True)
+                continue
+            decode_seconds = row["seconds"] if run == "decode only" else decode_seconds
+            ratio = f"{row['seconds'] / decode_seconds:.2f}" if decode_seconds else ""
+            f1 = "" if row["f1"] is None else f"{row['f1']:.3f}"
+            print(
+                f"| {length:g} min | {row['frames']} | {len(spans)} | {run} | {row['seconds']:.1f} "
+                f"| {row['frames'] / row['seconds']:.0f} | {ratio} "
+                f"| {row['rss_before_gib']:.2f} / {row['peak_rss_gib']:.2f} "
+                f"| {'-' if row['windows'] is None else row['windows']} | {f1 or '-'} | {os.getloadavg()[0]:.1f} |",
+                flush=True,
+            )
+        path.unlink()
+
+
+def measure(spec: dict) -> dict:
+    """One long-video run (meant for a fresh process): time, frames, memory, windows run, F1 against the truth."""
+    from _shared import current_rss_gib, reset_peak_rss
+
+    # No shot cache: every run detects (a cached answer would time the cache).
+    decode_only = spec["run"] in ("decode only", "scan only")
+    detector = None if decode_only else ShotDetector(spec["run"], cache=False)
+    if detector is not None and spec["run"] != "histogram":
+        detector(np.zeros((1, 27, 48, 3), dtype=np.uint8))  # loads the model outside the timing
+    reset_peak_rss()
+    before = current_rss_gib()
+    start = time.perf_counter()
+    windows, f1 = None, None
+    if spec["run"] == "decode only":  # the floor: stream_video at 48x27
+        frames = sum(len(chunk) for chunk in stream_video(spec["path"], size=(27, 48), chunk_size=128))
+    elif spec["run"] == "scan only":  # the detectors' reader: every decodable frame, damage reported
+        from linvt_hf.processing.frame_scan import FrameScan
+
+        frames = sum(len(chunk) for chunk in FrameScan(spec["path"], size=(27, 48), chunk_size=128))
+    else:
+        detection = detector(spec["path"])
+        frames = detection.num_frames
+        cuts = [first for first, _ in detection.shots[1:]]
+        f1 = _transitions.f1(*_transitions.match_spans(cuts, [tuple(span) for span in spec["spans"]]))
+        if spec["run"] == "autoshot":
+            windows = int(len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE)))
+        elif spec["run"] == "autoshot_full":
+            windows = -(-frames // WINDOW_STRIDE)
+    seconds = time.perf_counter() - start
+    with open("/proc/self/status") as handle:  # VmHWM: the peak since reset_peak_rss
+        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
+    return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak, "windows": windows,
+            "f1": f1}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, finishes in seconds (CI)")
     parser.add_argument("--frames", type=int, default=500, help="frames for the speed test (500)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds (3)")
     parser.add_argument("--clips", type=int, default=12, help="generated clips for the quality test (12)")
+    parser.add_argument("--transition-clips", type=int, default=4, help="clips per transition set (4)")
+    parser.add_argument("--scenes", type=int, default=5, help="scenes per transition clip (5)")
+    parser.add_argument("--scene-frames", default="40,90", help="scene lengths in frames, low,high (40,90)")
+    parser.add_argument("--sources", default="generated,real", help="transition clip sources (generated,real)")
+    parser.add_argument("--kinds", default=",".join(_transitions.KINDS), help="transition kinds (all)")
+    parser.add_argument("--long-minutes", default="10,30,60", help="long video lengths in minutes (10,30,60)")
+    parser.add_argument("--full-minutes", type=float, default=10, help="full AutoShot only up to this length (10)")
+    parser.add_argument("--long-timeout", type=float, default=3600, help="seconds per long-video run (3600)")
+    parser.add_argument("--sections", default="speed,hard,transitions,long", help="sections to run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        import json
+
+        print(json.dumps(measure(json.loads(args.child))))
+        return
+    sections = set(args.sections.split(","))
     if args.smoke:
         args.frames, args.rounds, args.clips = 50, 1, 1
+        args.long_minutes, args.full_minutes = "0.05", 0
     print(f"Machine: {machine()}")
-    speed(args.frames, args.rounds)
+    if "speed" in sections:
+        speed(args.frames, args.rounds)
     rng = np.random.default_rng(args.seed)
     with tempfile.TemporaryDirectory() as workdir, warnings.catch_warnings():
         warnings.simplefilter("error")  # a silent fallback would mislabel the AutoShot rows
-        quality(
-            {
-                "generated": generated_clips(Path(workdir), args.clips, rng, (50, 51) if args.smoke else (100, 260)),
-                "real composites": real_composites(max(1, args.clips // 2), rng, 50 if args.smoke else 200),
-                "synthetic QA set": synthetic_set_clips(Path(workdir), 2 if args.smoke else 4 * args.clips, args.seed),
-            }
-        )
+        if "hard" in sections:
+            lengths = (50, 51) if args.smoke else (100, 260)
+            quality(
+                {
+                    "generated": generated_clips(Path(workdir), args.clips, rng, lengths),
+                    "real composites": real_composites(max(1, args.clips // 2), rng, 50 if args.smoke else 200),
+                    "synthetic QA set": synthetic_set_clips(
+                        Path(workdir), 2 if args.smoke else 4 * args.clips, args.seed
+                    ),
+                },
+                ("autoshot", "histogram") if args.smoke else DETECTORS,
+            )
+        if "transitions" in sections:
+            if args.smoke:  # one dissolve between two short generated scenes
+                transition_quality(1, 2, rng, kinds=("dissolve",), sources=("generated",), scene_lengths=(12, 15))
+            else:
+                low, high = (int(value) for value in args.scene_frames.split(","))
+                sources = tuple(args.sources.split(","))
+                kinds = tuple(args.kinds.split(","))
+                transition_quality(
+                    args.transition_clips, args.scenes, rng, kinds=kinds, sources=sources, scene_lengths=(low, high)
+                )
+        if "long" in sections:
+            minutes = [float(value) for value in args.long_minutes.split(",")]
+            size = (48, 64) if args.smoke else (240, 320)
+            long_videos(minutes, args.full_minutes, Path(workdir), rng, size, args.long_timeout, in_process=args.smoke)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ LinVT's share is its time over that full-depth vision time for the same T frames
     python benchmarks/bench_linvt_scaling.py                      # full run (32 min on 2 shared cores)
     python benchmarks/bench_linvt_scaling.py --frames 64 256 1024
     python benchmarks/bench_linvt_scaling.py --smoke              # seconds; what CI runs
+    python benchmarks/bench_linvt_scaling.py --device cuda --model-size qwen2-vl-7b --frames 64 256 1024
+
+`--model-size` picks the released backbone whose widths are used (random weights, nothing downloaded):
+`internvl3-8b` (the default: InternViT-300M, 24 layers, D = 3584) or `qwen2-vl-7b` (Qwen2-VL-7B's ViT: width 1280,
+32 layers, merger to D = 3584; a LinVT step is a temporal patch of two frames, so T frames give LinVT T / 2 steps of
+N tokens). On a GPU (`--device cuda`) everything is built on the device, times are taken between CUDA
+synchronisations and the peak device memory is reported.
 """
 
 from __future__ import annotations
@@ -29,13 +36,35 @@ from pathlib import Path
 
 from _shared import current_rss_gib, fast_random_init, machine, reset_peak_rss, run_child
 
-VISION_FULL_DEPTH = 24  # InternViT-300M
 QUESTION_TOKENS = 20
+# The released backbones whose vision encoder (and LLM width D) can be used: its family, D, encoder depth and the
+# frames per LinVT step (Qwen2-VL: a temporal patch of two frames).
+MODEL_SIZES = {
+    "internvl3-8b": dict(vision="internvit", hidden=3584, vision_depth=24, frames_per_step=1),
+    "qwen2-vl-7b": dict(vision="qwen2_vl", hidden=3584, vision_depth=32, frames_per_step=2),
+}
+DEFAULT_MODEL_SIZE = "internvl3-8b"
+VISION_NAMES = {"internvit": "InternViT-300M", "qwen2_vl": "Qwen2-VL ViT"}
+
+
+def synchronize(device: str) -> None:
+    """Wait for the device's queued work (CUDA), so that wall times cover it."""
+    import torch
+
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def peak_device_gib(device: str) -> float | None:
+    import torch
+
+    return torch.cuda.max_memory_allocated(device) / 2**30 if str(device).startswith("cuda") else None
 
 
 def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_window: int | None, smoke: bool,
-                  threads: int | None, repeats: int = 3) -> dict:
-    """Child process: LinVT's forward on `[1, frames, tokens, hidden]`; its time, peak RSS and output shape."""
+                  threads: int | None, repeats: int = 3, device: str = "cpu", frames_per_step: int = 1) -> dict:
+    """Child process: LinVT's forward on `[1, frames / frames_per_step, tokens, hidden]` on `device`; its time, peak
+    RSS (and device memory) and output shape."""
     import torch
 
     from linvt_hf import LinVTConfig
@@ -48,20 +77,24 @@ def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_wi
     config = LinVTConfig(temporal_window=temporal_window, **settings)
     torch_dtype = getattr(torch, dtype)
     torch.set_default_dtype(torch_dtype)  # weights created in `dtype`: no float32 copy raises the peak
-    with fast_random_init():
+    with fast_random_init(), torch.device(device):
         tokenizer = build_video_tokenizer(config, input_size=hidden).to(torch_dtype).eval()
     torch.set_default_dtype(torch.float32)
-    question = torch.randn(1, QUESTION_TOKENS, hidden, dtype=torch_dtype)
+    question = torch.randn(1, QUESTION_TOKENS, hidden, dtype=torch_dtype, device=device)
     with torch.inference_mode():  # warm-up on 4 frames
-        tokenizer(torch.randn(1, 4, tokens, hidden, dtype=torch_dtype), text_embeds=question)
+        tokenizer(torch.randn(1, 4, tokens, hidden, dtype=torch_dtype, device=device), text_embeds=question)
     peak_reset = reset_peak_rss()
-    visual = torch.randn(1, frames, tokens, hidden, dtype=torch_dtype)
+    if str(device).startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats(device)
+    visual = torch.randn(1, max(frames // frames_per_step, 1), tokens, hidden, dtype=torch_dtype, device=device)
     before = current_rss_gib()
     times, cpu_times = [], []
     while len(times) < repeats and sum(times) < 20:  # short runs are repeated; the best counts
+        synchronize(device)
         start, cpu_start = time.perf_counter(), time.process_time()
         with torch.inference_mode():
             out = tokenizer(visual, text_embeds=question)
+        synchronize(device)
         times.append(time.perf_counter() - start)
         cpu_times.append(time.process_time() - cpu_start)
     return {
@@ -70,6 +103,7 @@ def measure_linvt(frames: int, tokens: int, hidden: int, dtype: str, temporal_wi
         "input_gib": visual.numel() * visual.element_size() / 2**30,
         "rss_before_forward_gib": before, "peak_reset_after_build": peak_reset,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+        "peak_device_gib": peak_device_gib(device), "device": device, "steps": visual.shape[1],
         "video_tokens": list(out.video_tokens.shape), "finite": bool(torch.isfinite(out.video_tokens).all()),
         "parameters_m": sum(p.numel() for p in tokenizer.parameters()) / 1e6,
     }
@@ -91,8 +125,56 @@ def vision_model(layers: int, hidden: int, size: int, smoke: bool):
     return InternVLModel(config)
 
 
+def qwen2_vl_vision_model(layers: int, hidden: int, smoke: bool):
+    """Qwen2-VL's vision transformer (patch embedding, `layers` blocks, the 2x2 merger to `hidden`) at Qwen2-VL-7B's
+    width (1280, 16 heads)."""
+    from transformers.models.qwen2_vl.configuration_qwen2_vl import Qwen2VLVisionConfig
+    from transformers.models.qwen2_vl.modeling_qwen2_vl import Qwen2VisionTransformerPretrainedModel
+
+    vision = dict(embed_dim=32, num_heads=2, mlp_ratio=2) if smoke else dict(embed_dim=1280, num_heads=16, mlp_ratio=4)
+    config = Qwen2VLVisionConfig(
+        depth=layers, hidden_size=hidden, patch_size=14, spatial_merge_size=2, temporal_patch_size=2, **vision
+    )
+    return Qwen2VisionTransformerPretrainedModel(config)
+
+
+class VisionPath:
+    """One backbone's vision path as the benchmark runs it: `layers` (the encoder blocks, hooked) and `encode(frames)`
+    (pixels of `frames` frames -> their LLM tokens)."""
+
+    def __init__(self, kind: str, layers: int, hidden: int, size: int, smoke: bool, dtype, device: str) -> None:
+        import torch
+
+        self.kind, self.size, self.dtype, self.device = kind, size, dtype, device
+        if kind == "qwen2_vl":
+            self.model = qwen2_vl_vision_model(layers, hidden, smoke)
+            self.layers = self.model.blocks
+        else:
+            self.model = vision_model(layers, hidden, size, smoke)
+            self.layers = self.model.vision_tower.encoder.layer
+        self.model = self.model.to(device=device, dtype=dtype).eval()
+        self.torch = torch
+
+    def pixels(self, frames: int):
+        """Random pixels of `frames` frames in the path's input layout."""
+        torch = self.torch
+        if self.kind == "qwen2_vl":  # flattened 2 x 14 x 14 patches of each temporal patch, as Qwen's processor gives
+            steps, side = max(frames // 2, 1), self.size // 14
+            return torch.randn(steps * side * side, 3 * 2 * 14 * 14, dtype=self.dtype, device=self.device)
+        return torch.randn(frames, 3, self.size, self.size, dtype=self.dtype, device=self.device)
+
+    def encode(self, pixels):
+        """The LLM tokens of the frames: `[steps * N, D]` (Qwen2-VL) or `[frames, N, D]` (InternVL)."""
+        if self.kind == "qwen2_vl":
+            side = self.size // 14
+            grid = self.torch.tensor([[pixels.shape[0] // (side * side), side, side]], device=self.device)
+            return self.model(pixels, grid_thw=grid).pooler_output
+        return self.model.get_image_features(pixels, return_dict=True).pooler_output
+
+
 def measure_vision(frames: int, hidden: int, size: int, dtype: str, smoke: bool, threads: int | None,
-                   layers: int = 2, repeats: int = 3) -> dict:
+                   layers: int = 2, repeats: int = 3, device: str = "cpu", vision: str = "internvit",
+                   vision_depth: int = 24) -> dict:
     """Child process: wall and CPU seconds per frame of the vision path (vision tower, pixel shuffle, projector) with
     `layers` encoder layers, split into the encoder layers (hooks) and the rest, and extrapolated to the released
     depth. The best of `repeats` calls on `frames` frames counts."""
@@ -103,33 +185,47 @@ def measure_vision(frames: int, hidden: int, size: int, dtype: str, smoke: bool,
     torch.manual_seed(0)
     torch_dtype = getattr(torch, dtype)
     torch.set_default_dtype(torch_dtype)
-    with fast_random_init():
-        model = vision_model(layers, hidden, size, smoke).to(torch_dtype).eval()
+    with fast_random_init(), torch.device(device):
+        path = VisionPath(vision, layers, hidden, size, smoke, torch_dtype, device)
     torch.set_default_dtype(torch.float32)
     in_layers = [0.0, 0.0]
     started: list[tuple[float, float]] = []
-    for layer in model.vision_tower.encoder.layer:
-        layer.register_forward_pre_hook(lambda *_: started.append((time.perf_counter(), time.process_time())))
-        layer.register_forward_hook(lambda *_: add_elapsed(in_layers, started.pop()))
-    pixels = torch.randn(frames, 3, size, size, dtype=torch_dtype)
+
+    def layer_start(*_) -> None:
+        synchronize(device)
+        started.append((time.perf_counter(), time.process_time()))
+
+    def layer_end(*_) -> None:
+        synchronize(device)
+        add_elapsed(in_layers, started.pop())
+
+    for layer in path.layers:
+        layer.register_forward_pre_hook(layer_start)
+        layer.register_forward_hook(layer_end)
+    pixels = path.pixels(frames)
     best = None
     with torch.inference_mode():
-        model.get_image_features(pixels[:1])  # warm-up
+        path.encode(path.pixels(2))  # warm-up
+        if str(device).startswith("cuda"):
+            torch.cuda.reset_peak_memory_stats(device)
         for _ in range(repeats):
             in_layers[:] = [0.0, 0.0]
+            synchronize(device)
             start = (time.perf_counter(), time.process_time())
-            tokens = model.get_image_features(pixels, return_dict=True).pooler_output
+            tokens = path.encode(pixels)
+            synchronize(device)
             total = (time.perf_counter() - start[0], time.process_time() - start[1])
             if best is None or total[0] < best[0][0]:
                 best = (total, tuple(in_layers))
     (wall, cpu), (layers_wall, layers_cpu) = best
     return {
-        "kind": "vision", "frames": frames, "size": size, "dtype": dtype, "tokens_per_frame": tokens.shape[1],
-        "layers_measured": layers,
+        "kind": "vision", "vision": vision, "frames": frames, "size": size, "dtype": dtype, "device": device,
+        "tokens_per_frame": tokens.shape[-2] if vision != "qwen2_vl" else tokens.shape[0] // max(frames // 2, 1),
+        "layers_measured": layers, "vision_depth": vision_depth, "peak_device_gib": peak_device_gib(device),
         "seconds_per_frame_per_layer": layers_wall / layers / frames,
         "seconds_per_frame_rest": (wall - layers_wall) / frames,
-        "seconds_per_frame_full_depth": ((wall - layers_wall) + layers_wall * VISION_FULL_DEPTH / layers) / frames,
-        "cpu_seconds_per_frame_full_depth": ((cpu - layers_cpu) + layers_cpu * VISION_FULL_DEPTH / layers) / frames,
+        "seconds_per_frame_full_depth": ((wall - layers_wall) + layers_wall * vision_depth / layers) / frames,
+        "cpu_seconds_per_frame_full_depth": ((cpu - layers_cpu) + layers_cpu * vision_depth / layers) / frames,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
     }
 
@@ -176,11 +272,14 @@ def print_report(rows: list[dict], vision: dict) -> dict | None:
         print(f"\nVision encoder: failed: {vision['error']}")
     else:
         print(
-            f"\nVision encoder (InternViT-300M width, {vision['size']}x{vision['size']} frames, "
-            f"{vision['tokens_per_frame']} tokens per frame after the projector, measured with "
+            f"\nVision encoder ({VISION_NAMES[vision.get('vision', 'internvit')]} width, "
+            f"{vision['size']}x{vision['size']} frames, "
+            f"{vision['tokens_per_frame']} tokens per LinVT step after the projector (a step: one frame, two for "
+            f"Qwen2-VL), measured with "
             f"{vision['layers_measured']} layers): {1000 * vision['seconds_per_frame_per_layer']:.1f} ms per frame per "
             f"layer + {1000 * vision['seconds_per_frame_rest']:.1f} ms per frame outside the layers; "
-            f"{1000 * vision['seconds_per_frame_full_depth']:.0f} ms per frame at the released {VISION_FULL_DEPTH} "
+            f"{1000 * vision['seconds_per_frame_full_depth']:.0f} ms per frame at the released "
+            f"{vision.get('vision_depth', 24)} "
             f"layers (extrapolated; {1000 * vision['cpu_seconds_per_frame_full_depth']:.0f} CPU ms)."
         )
     good = [row for row in rows if "error" not in row]
@@ -251,7 +350,8 @@ def plot(rows: list[dict], vision: dict, fits: dict, path: Path) -> None:
     axes[2].set_xscale("log", base=2)
     axes[2].set_xlabel("frames T")
     axes[2].set_ylabel("%")
-    axes[2].set_title(f"LinVT / vision encoder time (InternViT-300M, {VISION_FULL_DEPTH} layers, est.)")
+    name = VISION_NAMES[vision.get("vision", "internvit")]
+    axes[2].set_title(f"LinVT / vision encoder time ({name}, {vision.get('vision_depth', 24)} layers, est.)")
     axes[2].grid(True, alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
@@ -264,7 +364,10 @@ def main() -> int:
     parser.add_argument("--temporal-window", type=int, default=64)
     parser.add_argument("--tokens-per-frame", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=3584)
-    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--model-size", default=DEFAULT_MODEL_SIZE, choices=sorted(MODEL_SIZES),
+                        help="the released backbone whose vision encoder and LLM width D are used (sets --hidden)")
     parser.add_argument("--vision-frames", type=int, default=8, help="frames per vision encoder call")
     parser.add_argument("--size", type=int, default=448, help="frame side for the vision encoder")
     parser.add_argument("--timeout", type=float, default=1800)
@@ -286,20 +389,25 @@ def main() -> int:
     elif args.plot is None:
         args.plot = Path(__file__).with_name("linvt_scaling.png")
 
-    common = dict(dtype=args.dtype, smoke=args.smoke, threads=args.threads)
-    vision = run_child(
-        __file__, dict(kind="vision", frames=args.vision_frames, hidden=args.hidden, size=args.size, **common),
-                       args.timeout)
+    preset = MODEL_SIZES[args.model_size]
+    if not args.smoke:
+        args.hidden = preset["hidden"]
+    common = dict(dtype=args.dtype, smoke=args.smoke, threads=args.threads, device=args.device)
+    vision_spec = dict(kind="vision", frames=args.vision_frames, hidden=args.hidden, size=args.size,
+                       vision=preset["vision"], vision_depth=preset["vision_depth"], **common)
+    vision = run_child(__file__, vision_spec, args.timeout)
     print(json.dumps(vision), file=sys.stderr, flush=True)
     rows = []
     for frames in args.frames:
         window = args.temporal_window if frames >= args.long_from else None
-        spec = dict(frames=frames, tokens=args.tokens_per_frame, hidden=args.hidden, temporal_window=window, **common)
+        spec = dict(frames=frames, tokens=args.tokens_per_frame, hidden=args.hidden, temporal_window=window,
+                    frames_per_step=preset["frames_per_step"], **common)
         rows.append(run_child(__file__, {"kind": "linvt", **spec}, args.timeout))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")
-    print(f"LinVT default configuration, D = {args.hidden}, N = {args.tokens_per_frame}, {args.dtype}"
+    print(f"{args.model_size} widths; LinVT default configuration, D = {args.hidden}, N = {args.tokens_per_frame}, "
+          f"{args.dtype} on {args.device}"
           f"{' (smoke sizes)' if args.smoke else ''}\n")
     fits = print_report(rows, vision)
     if args.json_out:

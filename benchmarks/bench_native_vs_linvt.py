@@ -27,6 +27,11 @@ special tokens, a small vocabulary), with the embedding table at the real vocabu
     python benchmarks/bench_native_vs_linvt.py                    # full run (27 min on 2 shared cores)
     python benchmarks/bench_native_vs_linvt.py --frames 8 32 --families qwen2_vl
     python benchmarks/bench_native_vs_linvt.py --smoke            # seconds; what CI runs
+    python benchmarks/bench_native_vs_linvt.py --device cuda --model-size qwen2-vl-7b --frames 16 64 256
+
+On a GPU (`--device cuda`), the model is built on the device, module times are taken between CUDA synchronisations
+and the peak device memory (`torch.cuda.max_memory_allocated`) is reported too. `--model-size` sets a released
+backbone's widths and depths (random weights: nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -42,45 +47,76 @@ from typing import Any
 from _shared import current_rss_gib, fast_random_init, machine, reset_peak_rss, run_child
 
 QUESTION = "What happens in this video? Describe the main events in order."
-# Real sizes of the backbones whose widths are used: (LLM layers, vision layers) of the released checkpoints.
-FULL_DEPTH = {"qwen2_vl": (28, 32), "internvl": (24, 24)}
 BACKBONE_NAMES = {"qwen2_vl": "Qwen2-VL-2B", "internvl": "InternVL3-1B"}
+# Released backbones' widths and depths (their config.json values; random weights here). `depth` is (LLM layers,
+# vision layers): what `--model-size` builds, and what the reduced-depth runs extrapolate to.
+MODEL_SIZES = {
+    "qwen2-vl-2b": dict(
+        family="qwen2_vl", depth=(28, 32), tie_word_embeddings=True,
+        text=dict(vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_attention_heads=12,
+                  num_key_value_heads=2),
+        vision=dict(embed_dim=1280, hidden_size=1536, mlp_ratio=4, num_heads=16),
+    ),
+    "qwen2-vl-7b": dict(
+        family="qwen2_vl", depth=(28, 32), tie_word_embeddings=False,
+        text=dict(vocab_size=152064, hidden_size=3584, intermediate_size=18944, num_attention_heads=28,
+                  num_key_value_heads=4),
+        vision=dict(embed_dim=1280, hidden_size=3584, mlp_ratio=4, num_heads=16),
+    ),
+    "internvl3-1b": dict(
+        family="internvl", depth=(24, 24), tie_word_embeddings=True,
+        text=dict(vocab_size=151674, hidden_size=896, intermediate_size=4864, num_attention_heads=14,
+                  num_key_value_heads=2),
+        vision=dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16),
+    ),
+    "internvl3-8b": dict(
+        family="internvl", depth=(28, 24), tie_word_embeddings=False,
+        text=dict(vocab_size=151674, hidden_size=3584, intermediate_size=18944, num_attention_heads=28,
+                  num_key_value_heads=4),
+        vision=dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16),
+    ),
+}
+# The widths each family runs at without --model-size (at the reduced depths of --llm-layers / --vision-layers).
+DEFAULT_MODEL_SIZE = {"qwen2_vl": "qwen2-vl-2b", "internvl": "internvl3-1b"}
 SMOKE_TEXT = dict(vocab_size=1024, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=2)
 SMOKE_LINVT = dict(hidden_size=32, num_attention_heads=4, num_layers=1, top_k_tokens=64)
 
 
 # ---------------------------------------------------------------------------------------------------- model configs
-def qwen2_vl_config(tokenizer: Any, size: int, llm_layers: int, vision_layers: int, smoke: bool) -> dict:
-    """Qwen2-VL-2B's widths (LLM 1536, vision 1280) at reduced depth."""
+def qwen2_vl_config(
+    tokenizer: Any, size: int, llm_layers: int, vision_layers: int, smoke: bool, model_size: str = "qwen2-vl-2b"
+) -> dict:
+    """`model_size`'s widths (Qwen2-VL-2B: LLM 1536, vision 1280) at `llm_layers` / `vision_layers`."""
     ids = tokenizer.convert_tokens_to_ids
-    text = dict(
-        vocab_size=151936, hidden_size=1536, intermediate_size=8960, num_attention_heads=12, num_key_value_heads=2,
-    )
-    vision = dict(embed_dim=1280, hidden_size=1536, mlp_ratio=4, num_heads=16)
+    widths = MODEL_SIZES[model_size]
+    text, vision = dict(widths["text"]), dict(widths["vision"])
+    tie = widths["tie_word_embeddings"]
     if smoke:
         text, vision = dict(SMOKE_TEXT), dict(embed_dim=32, hidden_size=64, mlp_ratio=2, num_heads=2)
     head_dim = text["hidden_size"] // text["num_attention_heads"]
     section = [head_dim // 8, 3 * head_dim // 16, 3 * head_dim // 16]  # 16/24/24 for head_dim 128, as released
     text.update(
-        num_hidden_layers=llm_layers, max_position_embeddings=65536, tie_word_embeddings=True,
+        num_hidden_layers=llm_layers, max_position_embeddings=65536, tie_word_embeddings=tie,
         rope_parameters={"rope_type": "default", "mrope_section": section, "rope_theta": 1e6},
         bos_token_id=ids("<|endoftext|>"), eos_token_id=ids("<|im_end|>"), pad_token_id=tokenizer.pad_token_id,
     )
     vision.update(depth=vision_layers, patch_size=14, spatial_merge_size=2, temporal_patch_size=2)
     return dict(
-        model_type="qwen2_vl", text_config=text, vision_config=vision, tie_word_embeddings=True,
+        model_type="qwen2_vl", text_config=text, vision_config=vision, tie_word_embeddings=tie,
         image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
     )
 
 
-def internvl_config(tokenizer: Any, size: int, llm_layers: int, vision_layers: int, smoke: bool) -> dict:
-    """InternVL3-1B's widths (InternViT-300M: 1024; Qwen2.5-0.5B: 896) at reduced depth, `size`-pixel tiles."""
+def internvl_config(
+    tokenizer: Any, size: int, llm_layers: int, vision_layers: int, smoke: bool, model_size: str = "internvl3-1b"
+) -> dict:
+    """`model_size`'s widths (InternVL3-1B: InternViT-300M 1024, Qwen2.5-0.5B 896) at `llm_layers` /
+    `vision_layers`, `size`-pixel tiles."""
     ids = tokenizer.convert_tokens_to_ids
-    text = dict(
-        vocab_size=151674, hidden_size=896, intermediate_size=4864, num_attention_heads=14, num_key_value_heads=2
-    )
-    vision = dict(hidden_size=1024, intermediate_size=4096, num_attention_heads=16)
+    widths = MODEL_SIZES[model_size]
+    text, vision = dict(widths["text"]), dict(widths["vision"])
+    tie = widths["tie_word_embeddings"]
     if smoke:
         text, vision = dict(SMOKE_TEXT), dict(hidden_size=32, intermediate_size=64, num_attention_heads=2)
     text.update(
@@ -89,7 +125,7 @@ def internvl_config(tokenizer: Any, size: int, llm_layers: int, vision_layers: i
     )
     vision.update(num_hidden_layers=vision_layers, image_size=[size, size], patch_size=[14, 14])
     return dict(
-        model_type="internvl", text_config=text, vision_config=vision, tie_word_embeddings=True,
+        model_type="internvl", text_config=text, vision_config=vision, tie_word_embeddings=tie,
         image_token_id=ids("<IMG_CONTEXT>"), image_seq_length=native_tokens_per_step("internvl", size),
         downsample_ratio=0.5,
     )
@@ -104,10 +140,28 @@ def native_tokens_per_step(family: str, size: int) -> int:
     return (size // 28) ** 2
 
 
-def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int, dtype: str, smoke: bool):
+def resolve_model_size(family: str, model_size: str | None) -> str:
+    """`model_size` (checked against `family`), or the family's default widths."""
+    if model_size is None:
+        return DEFAULT_MODEL_SIZE[family]
+    if MODEL_SIZES[model_size]["family"] != family:
+        raise ValueError(f"--model-size {model_size} is a {MODEL_SIZES[model_size]['family']} backbone, not {family}")
+    return model_size
+
+
+def synchronize(device: str) -> None:
+    """Wait for the device's queued work (CUDA), so that wall times cover it."""
+    import torch
+
+    if str(device).startswith("cuda"):
+        torch.cuda.synchronize(device)
+
+
+def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int, dtype: str, smoke: bool,
+          device: str = "cpu", model_size: str | None = None):
     """The model that generates (`path="linvt"`: the LinVT model; `"native"`: the image-LLM alone, the class the
-    LinVT model extends with the same config, without the video tokenizer) and the family's LinVT processor for
-    `size`-pixel frames."""
+    LinVT model extends with the same config, without the video tokenizer), built on `device` in `dtype` at
+    `model_size`'s widths, and the family's LinVT processor for `size`-pixel frames."""
     import torch
     from transformers import AutoConfig
 
@@ -123,7 +177,8 @@ def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int
     else:
         video_processor.size = {"height": size, "width": size}
     model_class = FAMILIES[family].for_generation_class
-    values = IMAGE_LLM_CONFIGS[family](processor.tokenizer, size, llm_layers, vision_layers, smoke)
+    model_size = resolve_model_size(family, model_size)
+    values = IMAGE_LLM_CONFIGS[family](processor.tokenizer, size, llm_layers, vision_layers, smoke, model_size)
     image_llm_config = AutoConfig.for_model(**values)
     config = model_class.config_class.from_image_llm_config(
         image_llm_config, video_tokenizer_config=linvt, video_token_id=processor.video_token_id
@@ -132,7 +187,7 @@ def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int
     default = torch.get_default_dtype()
     torch.set_default_dtype(getattr(torch, dtype))  # weights are created in `dtype`: no float32 copy raises the peak
     try:
-        with fast_random_init():
+        with fast_random_init(), torch.device(device):
             if path == "linvt":
                 model = model_class(config)
             else:
@@ -144,9 +199,9 @@ def build(family: str, path: str, size: int, llm_layers: int, vision_layers: int
 
 
 # ---------------------------------------------------------------------------------------------------- inputs
-def linvt_inputs(processor: Any, frames: Any) -> tuple[dict, str]:
+def linvt_inputs(processor: Any, frames: Any, question: str = QUESTION) -> tuple[dict, str]:
     """LinVTProcessor's inputs for one video and the question, and the chat text they were made from."""
-    messages = [{"role": "user", "content": [{"type": "video", "video": frames}, {"type": "text", "text": QUESTION}]}]
+    messages = [{"role": "user", "content": [{"type": "video", "video": frames}, {"type": "text", "text": question}]}]
     # max_frames too: the processor clamps a frame count to [min_frames, max_frames] (max_frames defaults to 64).
     options = {"num_frames": len(frames), "max_frames": len(frames)}
     kwargs = dict(add_generation_prompt=True, processor_kwargs=options)
@@ -205,8 +260,9 @@ class Timers:
     forward). The span is the prefill: transformers' Qwen2-VL `generate` runs the vision encoder before the model's
     forward, the LinVT models run it inside."""
 
-    def __init__(self, modules: dict[str, Any]) -> None:
+    def __init__(self, modules: dict[str, Any], device: str = "cpu") -> None:
         self.names = list(modules)
+        self.device = device
         self.reset()
         for name, module in modules.items():
             module.register_forward_pre_hook(self._start(name))
@@ -214,6 +270,7 @@ class Timers:
 
     def _start(self, name: str):
         def hook(*_: Any) -> None:
+            synchronize(self.device)
             self._started[name] = clocks()
             if self.first_start is None:
                 self.first_start = self._started[name]
@@ -222,6 +279,7 @@ class Timers:
 
     def _stop(self, name: str):
         def hook(*_: Any) -> None:
+            synchronize(self.device)
             now, begun = clocks(), self._started.pop(name)
             self.wall[name] += now[0] - begun[0]
             self.cpu[name] += now[1] - begun[1]
@@ -264,25 +322,31 @@ def generate_once(top: Any, inputs: dict, timers: Timers) -> dict[str, float]:
     import torch
 
     timers.reset()
+    synchronize(timers.device)
     start = clocks()
     with torch.inference_mode():
         top.generate(**inputs, max_new_tokens=1, do_sample=False)
+    synchronize(timers.device)
     end = clocks()
     return {"ttft_s": end[0] - start[0], "ttft_cpu_s": end[1] - start[1], **timers.results()}
 
 
 def measure(family: str, path: str, frames: int, size: int, llm_layers: int, vision_layers: int, dtype: str,
-            smoke: bool, repeats: int, threads: int | None) -> dict:
+            smoke: bool, repeats: int, threads: int | None, device: str = "cpu", model_size: str | None = None) -> dict:
     """Runs in the child process: build, warm up on 2 frames, then time `generate(max_new_tokens=1)` on T frames."""
     import numpy as np
     import torch
 
     if threads:
         torch.set_num_threads(threads)
-    top, processor = build(family, path, size, llm_layers, vision_layers, dtype, smoke)
+    model_size = resolve_model_size(family, model_size)
+    top, processor = build(family, path, size, llm_layers, vision_layers, dtype, smoke, device, model_size)
     rss_model = current_rss_gib()
     peak_reset = reset_peak_rss()
-    timers = Timers(timed_modules(family, top, path))
+    on_gpu = str(device).startswith("cuda")
+    if on_gpu:
+        torch.cuda.reset_peak_memory_stats(device)
+    timers = Timers(timed_modules(family, top, path), device)
     rng = np.random.default_rng(0)
 
     def prepare(count: int) -> dict:
@@ -290,7 +354,7 @@ def measure(family: str, path: str, frames: int, size: int, llm_layers: int, vis
         inputs, text = linvt_inputs(processor, video)
         if path == "native":
             inputs = native_inputs(family, processor, top, inputs, text)
-        return cast_pixels(inputs, getattr(torch, dtype))
+        return {k: v.to(device) for k, v in cast_pixels(inputs, getattr(torch, dtype)).items()}
 
     generate_once(top, prepare(2), timers)  # warm-up
     inputs = prepare(frames)
@@ -306,6 +370,8 @@ def measure(family: str, path: str, frames: int, size: int, llm_layers: int, vis
         **best,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, "rss_model_gib": rss_model,
         "peak_reset_after_build": peak_reset,
+        "peak_device_gib": torch.cuda.max_memory_allocated(device) / 2**30 if on_gpu else None,
+        "device": device, "model_size": model_size,
         "runs": len(runs), "llm_layers": llm_layers, "vision_layers": vision_layers,
     }
 
@@ -315,10 +381,15 @@ def full_depth_prefill(row: dict, clock: str = "") -> float:
     with their layer counts (their patch embedding / projector and embedding are scaled too, so this overestimates
     both paths by the same amount), LinVT and the rest are kept as measured."""
     suffix = f"_{clock}_s" if clock else "_s"
-    llm_full, vision_full = FULL_DEPTH[row["family"]]
+    llm_full, vision_full = full_depth(row)
     vision, llm, linvt = row["vision" + suffix], row["llm" + suffix], row.get("linvt" + suffix, 0.0)
     other = row["prefill" + suffix] - vision - llm - linvt
     return vision * vision_full / row["vision_layers"] + llm * llm_full / row["llm_layers"] + linvt + other
+
+
+def full_depth(row: dict) -> tuple[int, int]:
+    """(LLM layers, vision layers) of the released backbone whose widths `row` ran at."""
+    return MODEL_SIZES[row.get("model_size") or DEFAULT_MODEL_SIZE[row["family"]]]["depth"]
 
 
 def above_model(row: dict) -> float:
@@ -329,7 +400,7 @@ def above_model(row: dict) -> float:
 def full_depth_llm_side(row: dict) -> float:
     """CPU seconds of what LinVT changes, at the released LLM depth: LinVT plus the LLM over the prompt (the vision
     encoder, the same frames through the same encoder on both paths, left out)."""
-    llm_full = FULL_DEPTH[row["family"]][0]
+    llm_full = full_depth(row)[0]
     return row.get("linvt_cpu_s", 0.0) + row["llm_cpu_s"] * llm_full / row["llm_layers"]
 
 
@@ -359,7 +430,8 @@ def print_tables(rows: list[dict]) -> None:
     """Per family: a row per (T, path), then the ratios and crossovers."""
     for family in dict.fromkeys(row["family"] for row in rows):
         mine = [row for row in rows if row["family"] == family]
-        print(f"\n### {BACKBONE_NAMES[family]} widths ({family})\n")
+        sizes = sorted({row["model_size"] for row in mine if row.get("model_size")})
+        print(f"\n### {', '.join(sizes) or BACKBONE_NAMES[family]} widths ({family})\n")
         print(
             "| frames T | path | LLM input length | TTFT (s) | prefill (s) | prefill CPU (s) | vision CPU (s) | "
             "LinVT CPU (s) | LLM CPU (s) | prefill at full depth, est. (CPU s) | peak RSS (GiB) | "
@@ -376,6 +448,11 @@ def print_tables(rows: list[dict]) -> None:
                 f"{fmt(row.get('linvt_cpu_s'))} | {fmt(row['llm_cpu_s'])} | {fmt(full_depth_prefill(row, 'cpu'), 1)} | "
                 f"{fmt(row['peak_rss_gib'])} | {fmt(above_model(row))} |"
             )
+        on_device = [row for row in mine if row.get("peak_device_gib") is not None]
+        if on_device:
+            print("\nPeak device memory (GiB): " + "; ".join(
+                f"T = {row['frames']} {row['path']}: {row['peak_device_gib']:.2f}" for row in on_device
+            ))
         print_ratios(mine)
 
 
@@ -473,7 +550,11 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=224, help="frame side in pixels (a multiple of 28)")
     parser.add_argument("--llm-layers", type=int, default=2)
     parser.add_argument("--vision-layers", type=int, default=1)
-    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    parser.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float16", "float32"])
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
+    parser.add_argument("--model-size", default=None, choices=sorted(MODEL_SIZES),
+                        help="a released backbone's widths and depths (overrides --llm-layers / --vision-layers; "
+                        "--families defaults to its family)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (the best counts); runs over "
                         "20 s are done once")
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement before it counts as failed")
@@ -490,6 +571,10 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(**json.loads(args.child))))
         return 0
+    if args.model_size is not None:
+        args.families = [MODEL_SIZES[args.model_size]["family"]]
+        if not args.smoke:  # (smoke runs keep their tiny widths and depths)
+            args.llm_layers, args.vision_layers = MODEL_SIZES[args.model_size]["depth"]
     if args.smoke:
         args.frames, args.size, args.repeats = [4], 56, 1
     elif args.plot is None:
@@ -502,13 +587,13 @@ def main() -> int:
                 spec = dict(
                     family=family, path=path, frames=frames, size=args.size, llm_layers=args.llm_layers,
                     vision_layers=args.vision_layers, dtype=args.dtype, smoke=args.smoke, repeats=args.repeats,
-                    threads=args.threads,
+                    threads=args.threads, device=args.device, model_size=args.model_size,
                 )
                 rows.append(run_child(__file__, spec, args.timeout))
                 print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
 
     print(f"Machine: {machine()}; date: {time.strftime('%Y-%m-%d')}")
-    print(f"Frames {args.size}x{args.size}, {args.dtype}, LLM layers {args.llm_layers}, vision layers "
+    print(f"Frames {args.size}x{args.size}, {args.dtype} on {args.device}, LLM layers {args.llm_layers}, vision layers "
           f"{args.vision_layers}{' (smoke sizes)' if args.smoke else ''}")
     print_tables(rows)
     if args.json_out:

@@ -4,4 +4,5 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/setup_env.sh"
 cd "$ROOT"
-exec "$VENV/bin/python" -m pytest "$@"
+# The suite runs on every core (pytest-xdist, one worker per core); LINVT_TEST_WORKERS=0 runs it in one process.
+exec "$VENV/bin/python" -m pytest -n "${LINVT_TEST_WORKERS:-auto}" "$@"

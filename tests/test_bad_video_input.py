@@ -182,7 +182,7 @@ def test_autoshot_windows_from_chunks_are_the_whole_video_windows(num_frames, ba
 def test_autoshot_detection_is_unchanged_by_streaming(video, cut_clip, small_chunks, stub_autoshot):
     path = BUNNY if video == "bunny" else cut_clip
     frames = load_video(path, size=(27, 48)).frames
-    detection = detect_shots(path, "autoshot", batch_size=2, return_probabilities=True)
+    detection = detect_shots(path, "autoshot_full", batch_size=2, return_probabilities=True)
     expected = reference_autoshot(stub_autoshot, frames, batch_size=2)
     np.testing.assert_array_equal(detection.probabilities, expected)
     assert detection.shots == shots_module.shots_from_scores(expected, shots_module.AUTOSHOT_THRESHOLD)
@@ -214,7 +214,7 @@ def long_videos(tmp_path_factory: pytest.TempPathFactory) -> dict[int, Path]:
     return {n: make_video(folder / f"long{n}.mp4", n, size=(28, 48), preset="ultrafast") for n in (600, 2400)}
 
 
-@pytest.mark.parametrize("detector", ["histogram", "autoshot"])
+@pytest.mark.parametrize("detector", ["histogram", "autoshot", "autoshot_full"])
 def test_shot_detection_memory_is_flat_in_the_video_length(detector, long_videos, stub_autoshot):
     peaks = {n: _peak_bytes(lambda path=path: detect_shots(path, detector)) for n, path in long_videos.items()}
     # Holding every frame costs at least a 48x27 RGB frame (3.9 KB) a frame; before streaming it was ~62 KB

@@ -1,4 +1,4 @@
-"""The LinVT families (Qwen2-VL, Qwen2.5-VL, InternVL, LLaVA-OneVision) on tiny random models.
+"""The LinVT families (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, InternVL, LLaVA-OneVision, LLaVA, SmolVLM) on tiny random models.
 
 What every family must do: without a video, be its image-LLM (the paper's promise), bit for bit, whether built from a
 checkpoint transformers wrote for the image-LLM or from the loaded image-LLM; with videos, turn each into
@@ -18,11 +18,12 @@ from PIL import Image
 from safetensors.torch import load_file, save_file
 
 from fake_hub import native_image_llm
+from linvt_hf.family import family_of
 from linvt_hf.modeling.checkpoints import image_llm_class_of
 from linvt_hf.modeling.modeling_linvt import LINVT_VIDEO_INPUTS
 from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "internvl", "llava_onevision")
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "llava_onevision", "llava", "smolvlm")
 QUESTION = "what is the man doing"
 MAX_NEW_TOKENS = 6
 TOL = 1e-5
@@ -71,7 +72,13 @@ def _image_llm_inputs(inputs: dict) -> dict:
 
 
 def _generate(model, inputs: dict) -> torch.Tensor:
-    return model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    return model.generate(**inputs, **_greedy(model))
+
+
+def _greedy(model) -> dict:
+    # A random tiny model may generate the image token, which a full forward pass over prompt + generated tokens
+    # (`_assert_teacher_forced`) would take for one more image placeholder, as the image-LLM itself does.
+    return dict(max_new_tokens=MAX_NEW_TOKENS, do_sample=False, suppress_tokens=[model.config.image_token_id])
 
 
 def _new_tokens(model, sequences: torch.Tensor, prompt_length: int) -> list[torch.Tensor]:
@@ -96,6 +103,7 @@ def _assert_teacher_forced(model, inputs: dict, sequences: torch.Tensor) -> None
             full[name] = torch.cat([inputs[name], inputs[name].new_zeros(batch, extra)], 1)
     with torch.no_grad():
         logits = model(**full).logits[:, prompt_length - 1 : -1]
+    logits[..., model.config.image_token_id] = float("-inf")  # never generated (see `_greedy`)
     for row, tokens in enumerate(_new_tokens(model, sequences, prompt_length)):
         step_logits = logits[row, : len(tokens)]
         chosen = step_logits.gather(-1, tokens[:, None])[:, 0]
@@ -124,7 +132,7 @@ def test_generate_without_video_is_the_image_llm(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[_turn({"type": "image", "image": _image()})], [_turn(text="describe a dog")]])
     native = native_image_llm(model).eval()
-    expected = native.generate(**_image_llm_inputs(inputs), max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    expected = native.generate(**_image_llm_inputs(inputs), **_greedy(native))
     assert torch.equal(_generate(model, inputs), expected)
 
 
@@ -177,7 +185,8 @@ def test_from_backbone_model_uses_its_modules(tiny):
     linvt = type(model).from_backbone(
         native, video_tokenizer_config=tiny_linvt_config(), video_token_id=model.config.video_token_id
     )
-    assert linvt.lm_head is native.lm_head and linvt.model.language_model is native.model.language_model
+    llm = family_of(linvt).language_model  # the LLM's decoder stack
+    assert linvt.lm_head is native.lm_head and linvt.get_submodule(llm) is native.get_submodule(llm)
     assert {p.dtype for p in linvt.parameters()} == {torch.bfloat16} and not linvt.training
     _assert_same_tensors(native, linvt)
     inputs = _chat(processor, [[_turn(text="describe the scene")]])

@@ -274,16 +274,22 @@ def test_the_processors_shots_reach_the_shot_clock(clock, low, high):
 
 
 def _count_calls(monkeypatch, model, backbone):
-    """Count `get_video_features` calls (with their video counts) and vision encoder forwards of `model`."""
+    """Count video encodings (`get_video_features` and `encode_video_context` calls, with their video counts) and
+    vision encoder forwards of `model`."""
     calls = {"get_video_features": [], "vision": 0}
-    inner = model.model.get_video_features
+    counters = (
+        ("get_video_features", lambda out: len(out.video_tokens)),
+        ("encode_video_context", lambda out: out.num_videos),
+    )
+    for name, count in counters:
+        inner = getattr(model.model, name)
 
-    def counted(*args, **kwargs):
-        features = inner(*args, **kwargs)
-        calls["get_video_features"].append(len(features.video_tokens))
-        return features
+        def counted(*args, _inner=inner, _count=count, **kwargs):
+            output = _inner(*args, **kwargs)
+            calls["get_video_features"].append(_count(output))
+            return output
 
-    monkeypatch.setattr(model.model, "get_video_features", counted)
+        monkeypatch.setattr(model.model, name, counted)
     vision = model.get_submodule(FAMILIES[backbone].vision_modules[0])
     vision.register_forward_hook(lambda *_: calls.__setitem__("vision", calls["vision"] + 1))
     return calls
@@ -339,6 +345,9 @@ def test_each_video_is_encoded_once_and_answers_equal_generate(backbone, monkeyp
 
     calls["get_video_features"].clear()
     assert qa(requests, batch_size=1, **CALL) == [[{"answer": r[0]["answer"]}] for r in results]
+    assert calls["get_video_features"] == []  # asked again: both videos come from the pipeline's cache
+    uncached = pipeline("video-question-answering", model=model, processor=processor, video_cache=None)
+    assert uncached(requests, batch_size=1, **CALL) == [[{"answer": r[0]["answer"]}] for r in results]
     assert calls["get_video_features"] == [1, 1]  # one input at a time: once each
 
 

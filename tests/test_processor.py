@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-from transformers import AutoConfig, AutoProcessor, LlavaConfig
+from transformers import AutoConfig, AutoProcessor, PaliGemmaConfig
 from transformers.processing_utils import ProcessorMixin
 
 import linvt_hf
@@ -141,10 +141,13 @@ def test_placeholder_count_is_fixed_whatever_the_video_length(pair):
     markers = {
         "qwen2_vl": ("<|vision_start|>", "<|vision_end|>"),
         "qwen2_5_vl": ("<|vision_start|>", "<|vision_end|>"),
+        "qwen3_vl": ("<|vision_start|>", "<|vision_end|>"),
+        "smolvlm": ("<global-img>", "<fake_token_around_image>"),
         "internvl": ("<img>", "</img>"),
         "llava_onevision": ("<|im_start|>", "\n"),  # "<|im_start|>user <video>...": no markers of its own
+        "llava": (" ", "\n"),  # "USER: <video>...\n": no markers of its own either
     }[_family(linvt)]
-    if _family(linvt) != "llava_onevision":
+    if _family(linvt) not in ("llava_onevision", "llava"):
         assert (block[0], block[-1]) == markers
     assert set(block[1:-1]) == {linvt.video_token}
 
@@ -169,7 +172,7 @@ def test_video_outputs_shapes_and_values(pair):
         assert grid[0] == t and pixels.shape[0] == grid[0] * grid[1] * grid[2]
         assert out["mm_token_type_ids"][0].tolist().count(2) == NUM_VIDEO_TOKENS
     else:
-        size = linvt.image_processor.size
+        size = linvt.video_processor.size  # the image processor's (SmolVLM: its max_image_size square)
         assert pixels.shape == (t, 3, size["height"], size["width"])
 
 
@@ -385,8 +388,8 @@ def test_bad_construction(tmp_path):
         LinVTProcessor.from_backbone(ProcessorMixin.__new__(ProcessorMixin))
     with pytest.raises(ValueError, match="num_video_tokens"):
         LinVTProcessor.from_backbone(backbone, num_video_tokens=0)
-    LlavaConfig().save_pretrained(tmp_path)  # an image-LLM no LinVT family extends
-    with pytest.raises(ValueError, match=r"no LinVT processor for image-LLMs of model type 'llava'"):
+    PaliGemmaConfig().save_pretrained(tmp_path)  # an image-LLM no LinVT family extends
+    with pytest.raises(ValueError, match=r"no LinVT processor for image-LLMs of model type 'paligemma'"):
         LinVTProcessor.from_backbone(str(tmp_path))
 
 

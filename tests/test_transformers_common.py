@@ -284,9 +284,10 @@ def family_test_class(family: str) -> type:
         "all_model_classes": (registered.model_class, registered.for_generation_class),
         "__doc__": f"transformers' common model tests on LinVT's {family} classes.",
     }
-    if family == "llava_onevision":
-        # Its get_image_features encodes each of an image's anyres crops (5 per image here) as a row of its own, so
-        # the mixin's "one row per image" shape check does not apply (LlavaOnevisionModel's own output has that shape).
+    if family in ("llava_onevision", "smolvlm"):
+        # Their get_image_features encode each of an image's crops (LLaVA-OneVision's anyres crops, SmolVLM's tiles and
+        # global view: 5 per image here) as a row of its own, so the mixin's "one row per image" shape check does not
+        # apply (LlavaOnevisionModel's and SmolVLMModel's own outputs have that shape).
         attributes["skip_test_image_features_output_shape"] = True
     if COMMON is not None and "exporters.test_export" in COMMON.absent:
         reason = "ExportTesterMixin (transformers' tests/exporters/test_export.py, the torch.export tests) is not in "
@@ -302,8 +303,11 @@ def family_test_class(family: str) -> type:
 
 LinVTQwen2VlModelTest = family_test_class("qwen2_vl")
 LinVTQwen25VlModelTest = family_test_class("qwen2_5_vl")
+LinVTQwen3VlModelTest = family_test_class("qwen3_vl")
+LinVTSmolvlmModelTest = family_test_class("smolvlm")
 LinVTInternvlModelTest = family_test_class("internvl")
 LinVTLlavaOnevisionModelTest = family_test_class("llava_onevision")
+LinVTLlavaModelTest = family_test_class("llava")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

@@ -164,6 +164,15 @@ class TestSeeking:
         decoded = load_video(videos["long"], indices=np.arange(0, 300, 3))
         assert seeks == [] and codes(decoded) == list(range(0, 300, 3))
 
+    @pytest.mark.parametrize("name", ["long", "mkv"])
+    def test_without_a_keyframe_index_the_frames_are_the_same(self, videos, monkeypatch, name):
+        # PyAV < 17 (e.g. the av<16 that lmms-eval pins) has no `index_entries`: seeking is decided blind.
+        indexed = load_video(videos[name], num_frames=12)
+        monkeypatch.setattr(video_io, "keyframe_index", lambda stream: None)
+        blind = load_video(videos[name], num_frames=12)
+        np.testing.assert_array_equal(blind.frame_indices, indexed.frame_indices)
+        np.testing.assert_array_equal(blind.frames, indexed.frames)
+
     @pytest.mark.parametrize("target", [9, 10, 11, 19, 20, 299])
     def test_frames_around_keyframes(self, videos, target):
         assert codes(load_video(videos["long"], indices=[0, target])) == [0, target]

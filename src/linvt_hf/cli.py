@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 # Subcommand modules, in the order --help lists them.
-COMMAND_MODULES: tuple[str, ...] = ("tour", "ask", "visualize", "shots", "demo")
+COMMAND_MODULES: tuple[str, ...] = ("tour", "ask", "chat", "visualize", "shots", "demo", "convert")
 
 
 def build_parser() -> argparse.ArgumentParser:

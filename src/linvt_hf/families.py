@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from .family import LinVTFamily, register_family, register_legacy_video_tokenizer_renamings
 from .modeling import internvl as internvl_modeling
+from .modeling import llava as llava_modeling
 from .modeling import llava_onevision as llava_onevision_modeling
 from .modeling import qwen2_vl as qwen2_vl_modeling
+from .modeling import qwen3_vl as qwen3_vl_modeling
+from .modeling import smolvlm as smolvlm_modeling
 from .processing import internvl as internvl_processing
+from .processing import llava as llava_processing
 from .processing import llava_onevision as llava_onevision_processing
 from .processing import qwen2_vl as qwen2_vl_processing
+from .processing import qwen3_vl as qwen3_vl_processing
+from .processing import smolvlm as smolvlm_processing
 
 
 def register_families() -> None:
@@ -47,6 +53,32 @@ def register_families() -> None:
     )
     register_family(
         LinVTFamily(
+            image_llm_model_type="qwen3_vl",
+            config_class=qwen3_vl_modeling.LinVTQwen3VLConfig,
+            model_class=qwen3_vl_modeling.LinVTQwen3VLModel,
+            for_generation_class=qwen3_vl_modeling.LinVTQwen3VLForConditionalGeneration,
+            processor_class=qwen3_vl_processing.LinVTQwen3VLProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.visual",),
+            tiny_image_llm_config=qwen3_vl_modeling.tiny_image_llm_config,
+            tiny_processor_parts=qwen3_vl_processing.tiny_processor_parts,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="smolvlm",
+            config_class=smolvlm_modeling.LinVTSmolVLMConfig,
+            model_class=smolvlm_modeling.LinVTSmolVLMModel,
+            for_generation_class=smolvlm_modeling.LinVTSmolVLMForConditionalGeneration,
+            processor_class=smolvlm_processing.LinVTSmolVLMProcessor,
+            language_model="model.text_model",
+            vision_modules=("model.vision_model", "model.connector"),
+            tiny_image_llm_config=smolvlm_modeling.tiny_image_llm_config,
+            tiny_processor_parts=smolvlm_processing.tiny_processor_parts,
+        )
+    )
+    register_family(
+        LinVTFamily(
             image_llm_model_type="internvl",
             config_class=internvl_modeling.LinVTInternVLConfig,
             model_class=internvl_modeling.LinVTInternVLModel,
@@ -73,6 +105,20 @@ def register_families() -> None:
             tiny_processor_parts=llava_onevision_processing.tiny_processor_parts,
             checkpoint_conversions=llava_onevision_modeling.CHECKPOINT_CONVERSIONS,
             legacy_renames=llava_onevision_modeling.LEGACY_RENAMES,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="llava",
+            config_class=llava_modeling.LinVTLlavaConfig,
+            model_class=llava_modeling.LinVTLlavaModel,
+            for_generation_class=llava_modeling.LinVTLlavaForConditionalGeneration,
+            processor_class=llava_processing.LinVTLlavaProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.multi_modal_projector"),
+            tiny_image_llm_config=llava_modeling.tiny_image_llm_config,
+            tiny_processor_parts=llava_processing.tiny_processor_parts,
+            checkpoint_conversions=llava_modeling.CHECKPOINT_CONVERSIONS,
         )
     )
 

@@ -35,7 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layers", type=int, default=2, help="layers L of SVR and TTA (2; the paper uses 4)")
     parser.add_argument("--question", default="What happens in this video?", help="text that conditions TTA")
     parser.add_argument(
-        "--shots", choices=["autoshot", "histogram", "none"], default="autoshot", help="shot detector (autoshot)"
+        "--shots",
+        choices=["autoshot", "autoshot_full", "histogram", "none"],
+        default="autoshot",
+        help="shot detector (autoshot)",
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.set_defaults(func=run)

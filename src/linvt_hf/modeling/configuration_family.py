@@ -117,6 +117,46 @@ class LinVTImageLLMConfig(PreTrainedConfig):
         values = {k: v for k, v in image_llm_config.to_dict().items() if k not in _FILE_KEYS}
         return cls(**{**values, "video_tokenizer_config": video_tokenizer_config, **kwargs})
 
+    def check_added_video_token(self, family: str, token: str) -> None:
+        """For a family whose tokenizers have no video token (the LinVT processor adds `token`): `video_token_id`,
+        when set, is a token of its own inside the LLM's vocabulary.
+
+        Raises:
+            ValueError: it is the image token's id, or outside the vocabulary (named with what to do).
+        """
+        if self.video_token_id is None:
+            return
+        vocab_size = self.get_text_config(decoder=True).vocab_size
+        if self.video_token_id == self.image_token_id:
+            raise ValueError(
+                f"{family}: video_token_id {self.video_token_id} is the image token's id; videos need a token of their "
+                f"own ({token!r}, which the LinVT processor of this family adds to the tokenizer)"
+            )
+        if not 0 <= self.video_token_id < vocab_size:
+            raise ValueError(
+                f"{family}: video_token_id {self.video_token_id} is outside the LLM's vocabulary (vocab_size "
+                f"{vocab_size}); resize the image-LLM's token embeddings to the LinVT processor's tokenizer "
+                "(model.resize_token_embeddings(len(processor.tokenizer))) and pass the resized model to from_backbone"
+            )
+
+    @classmethod
+    def from_dict(cls, config_dict: dict[str, Any], **kwargs: Any) -> PreTrainedConfig:
+        """transformers' `from_dict`, refusing another model's config (what `from_pretrained` of another family's
+        checkpoint reads), which transformers would only warn about before failing on mismatched weights.
+
+        Raises:
+            ValueError: `config_dict` is of another model type than this family's or its image-LLM's.
+        """
+        model_type = config_dict.get("model_type")
+        image_llm_type = cls.image_llm_config_class().model_type
+        if model_type not in (None, cls.model_type, image_llm_type):
+            raise ValueError(
+                f"{cls.__name__} ({cls.model_type}) cannot load a {model_type!r} checkpoint: load it with its own "
+                f"class (AutoModelForImageTextToText picks it), or build this family's model from a {image_llm_type!r}"
+                " image-LLM with from_backbone"
+            )
+        return super().from_dict(config_dict, **kwargs)
+
     @classmethod
     def image_llm_config_class(cls) -> type[PreTrainedConfig]:
         """The image-LLM's own config class that this family config extends."""

@@ -13,7 +13,6 @@ import math
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_fn
 import torch.nn.functional as F
 
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP's bound on 1/temperature
@@ -68,10 +67,13 @@ def gather_rows(rows: torch.Tensor) -> torch.Tensor:
     r"""
     All processes' rows, concatenated in rank order: `(n_r, D)` on each rank -> `(sum_r n_r, D)`, differentiable.
 
-    Ranks may hold different numbers of rows (zero included); every rank must call this (it is a collective). The
-    gradient reaching each rank's own rows is the sum over ranks of the gradients of their copies, so when every rank
-    computes the same loss on the gathered rows, averaging the gradients across ranks (as DDP does) gives exactly the
-    gradient of that loss. Without an initialised process group of more than one rank, returns `rows`.
+    Ranks may hold different numbers of rows (zero included); every rank must call this (it is a collective). Only
+    a rank's own rows carry its graph, their gradient scaled by the world size: every rank computes the same loss on
+    the gathered rows, so this is the sum over ranks of the gradients of their copies, and averaging the gradients
+    across ranks (as DDP does) gives exactly the gradient of that loss. No collective runs in the backward pass: one
+    there (a differentiable all_gather's) could interleave with DDP's own gradient all-reduces in another order on
+    each rank, whose autograd graphs differ (a rank without video), and crash or hang the process group. Without an
+    initialised process group of more than one rank, returns `rows`.
     """
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
         return rows
@@ -81,7 +83,11 @@ def gather_rows(rows: torch.Tensor) -> torch.Tensor:
     counts = [int(c) for c in counts]
     padded = rows.new_zeros(max(counts), *rows.shape[1:])
     padded = torch.cat([rows, padded[rows.shape[0] :]], dim=0)
-    gathered = dist_fn.all_gather(padded)  # differentiable
+    gathered = [torch.empty_like(padded) for _ in counts]
+    dist.all_gather(gathered, padded.detach().contiguous())
+    world = len(counts)
+    # Value: exactly `padded`; gradient: `world` times the loss's (see above).
+    gathered[dist.get_rank()] = padded.detach() + (padded - padded.detach()) * world
     return torch.cat([part[:n] for part, n in zip(gathered, counts)], dim=0)
 
 

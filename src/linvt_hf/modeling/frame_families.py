@@ -11,6 +11,7 @@ holds, so images are processed as the image-LLM processes them, bit for bit.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import torch
@@ -43,6 +44,22 @@ class LinVTFrameVideoPath:
         chunks = [self.encode_frames(piece) for piece in pixel_values_videos.split(self.config.vision_chunk_size)]
         return list(torch.cat(chunks, dim=0).split(frames_per_video))
 
+    def check_frame_shape(self, pixel_values_videos: torch.Tensor, family: str, size: int | None) -> None:
+        """Frames must be `[F, C, size, size]` (the vision encoder's image size; any size when None).
+
+        Raises:
+            ValueError: another shape, named with the one expected and the family.
+        """
+        channels = getattr(self.config.vision_config, "num_channels", 3)
+        shape = tuple(pixel_values_videos.shape)
+        if len(shape) != 4 or shape[1] != channels or (size is not None and shape[2:] != (size, size)):
+            side = "S" if size is None else size
+            raise ValueError(
+                f"{family}: pixel_values_videos must be frames of shape [num_frames, {channels}, {side}, {side}] (the "
+                f"vision encoder's image size), got {shape}; prepare videos with this family's LinVT processor "
+                "(LinVTProcessor.from_backbone)"
+            )
+
     def frame_token_grids(
         self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, num_videos: int
     ) -> list[tuple[int, int]]:
@@ -70,3 +87,41 @@ class LinVTFrameVideoPath:
 
 
 __all__ = ["LinVTFrameVideoPath"]
+
+
+class LinVTAddedVideoToken:
+    r"""
+    For a family whose tokenizers have no video token (LLaVA, SmolVLM): the LinVT processor adds `added_video_token`
+    to a copy of the tokenizer, and `from_backbone` gives the model the same id. A family's
+    `...ForConditionalGeneration` lists this before `LinVTForConditionalGeneration` and sets the two class attributes.
+    """
+
+    added_video_token: str = "<video>"
+    family_name: str = "LinVT"
+
+    @classmethod
+    def linvt_config(cls, image_llm_config: Any, video_tokenizer_config: Any, name: str | None, fields: dict) -> Any:
+        if fields.get("video_token_id") is None:
+            fields = {**fields, "video_token_id": cls.video_token_id_of(name)}
+        return super().linvt_config(image_llm_config, video_tokenizer_config, name, fields)
+
+    @classmethod
+    def video_token_id_of(cls, name_or_path: str | os.PathLike | None) -> int:
+        """The id of `added_video_token` for the checkpoint `name_or_path`: its tokenizer's, or, when the tokenizer
+        lacks it, the id the LinVT processor gives the token it adds (the tokenizer's length).
+
+        Raises:
+            ValueError: no checkpoint name to read the tokenizer from.
+        """
+        from transformers import AutoTokenizer
+
+        if name_or_path is None:
+            raise ValueError(
+                f"{cls.family_name}: the image-LLM's config has no video token: pass video_token_id= (the LinVT "
+                "processor's video_token_id gives it), or give the image-LLM by name so that its tokenizer can be read"
+            )
+        tokenizer = AutoTokenizer.from_pretrained(os.fspath(name_or_path))
+        token_id = tokenizer.convert_tokens_to_ids(cls.added_video_token)
+        if token_id is None or token_id == tokenizer.unk_token_id:
+            return len(tokenizer)
+        return token_id

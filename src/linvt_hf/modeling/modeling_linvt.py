@@ -47,6 +47,7 @@ from .checkpoints import (
 from .configuration_linvt import LinVTConfig
 from .contrastive import INITIAL_LOGIT_SCALE, gather_rows, pool_token_embeddings, pool_video_tokens, video_text_contrastive_loss
 from .model_card import build_model_card, holds_processor, write_model_card
+from .video_context import LinVTVideoContext, LinVTVideoContextMixin
 from .video_tokenizer import LinearVideoTokenizerOutput, build_video_tokenizer
 
 # What `forward` takes for videos on top of the image-LLM's own inputs (the processor's video outputs).
@@ -59,6 +60,7 @@ LINVT_VIDEO_INPUTS = (
     "question_mask",
     "video_placeholder_mask",
     "video_features",
+    "video_context",
 )
 
 
@@ -78,6 +80,10 @@ class LinVTVideoFeatures(ModelOutput):
         The videos of each entry of `tokenizer_outputs`, in their row order.
     frame_token_grids (`list[tuple[int, int]]`):
         `(rows, cols)` of each video's per-frame tokens over the frame (token `n` sits at row `n // cols`).
+    deepstack_tokens (`list[torch.FloatTensor]`, *optional*):
+        For a backbone whose LLM also takes vision features at later layers (Qwen3-VL's DeepStack), one
+        `(num_videos, max_video_tokens, hidden_size)` tensor per such layer: the same convex weights that made
+        `video_tokens` applied to that layer's per-frame maps. None for the other backbones.
     """
 
     video_tokens: torch.FloatTensor | None = None
@@ -85,11 +91,19 @@ class LinVTVideoFeatures(ModelOutput):
     tokenizer_outputs: list[LinearVideoTokenizerOutput] | None = None
     video_groups: list[list[int]] | None = None
     frame_token_grids: list[tuple[int, int]] | None = None
+    deepstack_tokens: list[torch.FloatTensor] | None = None
 
     def placeholder_embeds(self) -> torch.Tensor:
         """The real video tokens of every video, in video order: `[total_video_tokens, hidden_size]`, what fills the
         video placeholders of the prompts."""
         return self.video_tokens[self.video_tokens_mask]
+
+    def placeholder_deepstack(self) -> list[torch.Tensor] | None:
+        """`deepstack_tokens` at the video placeholders (as `placeholder_embeds`): one `[total_video_tokens,
+        hidden_size]` per DeepStack layer, or None."""
+        if self.deepstack_tokens is None:
+            return None
+        return [tokens[self.video_tokens_mask] for tokens in self.deepstack_tokens]
 
     def tokens_per_video(self) -> list[int]:
         return self.video_tokens_mask.sum(1).tolist()
@@ -225,7 +239,7 @@ class LinVTPreTrainedMixin:
         return cls.is_remote_code()
 
 
-class LinVTModel(LinVTPreTrainedMixin):
+class LinVTModel(LinVTVideoContextMixin, LinVTPreTrainedMixin):
     r"""
     LinVT's video path, for a family's base model: `class LinVT<Family>Model(LinVTModel, <ImageLLM>Model)`.
 
@@ -249,7 +263,9 @@ class LinVTModel(LinVTPreTrainedMixin):
         self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
     ) -> list[torch.Tensor]:
         """Per-frame tokens of each video, `[T_v, N_v, D]` each, through the image-LLM's own vision path, at most
-        `config.vision_chunk_size` frames (or temporal patches) per vision call."""
+        `config.vision_chunk_size` frames (or temporal patches) per vision call. A family whose LLM also takes S
+        vision maps at later layers (Qwen3-VL's DeepStack) gives `[T_v, N_v, D, 1 + S]`: `[..., 0]` the tokens,
+        `[..., s]` the maps at the same positions (the video tokens' convex weights are applied to each)."""
         raise NotImplementedError
 
     def frame_token_grids(
@@ -306,48 +322,18 @@ class LinVTModel(LinVTPreTrainedMixin):
             output_aggregation_weights (`bool`): also return each video token's weights over the kept frame tokens.
             kwargs: other processor outputs (ignored).
         """
-        if not torch.is_floating_point(pixel_values_videos):
-            raise TypeError(
-                f"pixel_values_videos must be floating point (the processor's normalised pixel values), got "
-                f"{pixel_values_videos.dtype}: pass the videos through the LinVT processor rather than raw frames"
-            )
-        frame_mask = self.video_frame_mask(pixel_values_videos, video_grid_thw, video_frame_mask)
-        frames_per_video = frame_mask.sum(1).tolist()
-        with torch.set_grad_enabled(self.vision_needs_grad()):
-            per_video = self.frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
-        question_embeds, question_key_mask = self.question_embeddings(input_ids, question_mask, video_sample_index)
-        groups: dict[int, list[int]] = {}
-        for video, tokens in enumerate(per_video):
-            groups.setdefault(tokens.shape[1], []).append(video)
-        outputs, members_list, rows = [], [], [None] * len(per_video)
-        for members in groups.values():
-            mask = frame_mask[members].to(per_video[members[0]].device)
-            frames = per_video[members[0]].new_zeros(len(members), mask.shape[1], *per_video[members[0]].shape[1:])
-            frames[mask] = torch.cat([per_video[v] for v in members])
-            out = self.video_tokenizer(
-                frames,
-                frame_mask=mask,
-                text_embeds=None if question_embeds is None else question_embeds[members].to(frames.dtype),
-                text_mask=None if question_key_mask is None else question_key_mask[members],
-                clip_ids=None if video_clip_ids is None else video_clip_ids[members][:, : mask.shape[1]].to(mask.device),
-                output_aggregation_weights=output_aggregation_weights,
-            )
-            for row, video in enumerate(members):
-                rows[video] = (out.video_tokens[row], out.video_tokens_mask[row])
-            outputs.append(out)
-            members_list.append(members)
-        width = max(tokens.shape[0] for tokens, _ in rows)
-        video_tokens = rows[0][0].new_zeros(len(rows), width, rows[0][0].shape[-1])
-        tokens_mask = torch.zeros(len(rows), width, dtype=torch.bool, device=video_tokens.device)
-        for video, (tokens, mask) in enumerate(rows):
-            video_tokens[video, : tokens.shape[0]] = tokens
-            tokens_mask[video, : tokens.shape[0]] = mask
-        return LinVTVideoFeatures(
-            video_tokens=video_tokens,
-            video_tokens_mask=tokens_mask,
-            tokenizer_outputs=outputs,
-            video_groups=members_list,
-            frame_token_grids=self.frame_token_grids(pixel_values_videos, video_grid_thw, len(rows)),
+        context = self.encode_video_context(
+            pixel_values_videos,
+            video_frame_mask=video_frame_mask,
+            video_grid_thw=video_grid_thw,
+            video_clip_ids=video_clip_ids,
+        )
+        return self.video_features_from_context(
+            context,
+            input_ids=input_ids,
+            question_mask=question_mask,
+            video_sample_index=video_sample_index,
+            output_aggregation_weights=output_aggregation_weights,
         )
 
     def video_frame_mask(
@@ -424,6 +410,7 @@ class LinVTModel(LinVTPreTrainedMixin):
         question_mask: torch.BoolTensor | None = None,
         video_placeholder_mask: torch.BoolTensor | None = None,
         video_features: LinVTVideoFeatures | None = None,
+        video_context: LinVTVideoContext | None = None,
         output_aggregation_weights: bool = False,
         **kwargs: Any,
     ) -> BaseModelOutputWithPast:
@@ -439,10 +426,16 @@ class LinVTModel(LinVTPreTrainedMixin):
                 placeholders LinVT's tokens fill; by default every `config.video_token_id` of `input_ids`.
                 `generate` passes the prompt's, so that a video token generated later is an ordinary token.
             video_features (`LinVTVideoFeatures`, *optional*): precomputed, instead of `pixel_values_videos`.
+            video_context (`LinVTVideoContext`, *optional*): the videos encoded up to TTA (`encode_video_context`),
+                instead of `pixel_values_videos`: only TTA reads this prompt's question.
             output_aggregation_weights (`bool`): keep each video token's weights in `video_features`.
             kwargs: the image-LLM's own inputs (attention_mask, position_ids, cache, pixel_values, `return_dict`
                 (False returns a tuple), ...).
         """
+        if video_context is not None and video_features is None and input_ids is not None:
+            video_features = self.video_features_from_context(
+                video_context, input_ids, question_mask, video_sample_index, output_aggregation_weights
+            )
         if pixel_values_videos is None and video_features is None:
             if video_grid_thw is not None:
                 kwargs["video_grid_thw"] = video_grid_thw
@@ -472,6 +465,8 @@ class LinVTModel(LinVTPreTrainedMixin):
         inputs_embeds = inputs_embeds.masked_scatter(
             placeholders.to(inputs_embeds.device).unsqueeze(-1), embeds.to(inputs_embeds.device, inputs_embeds.dtype)
         )
+        if video_features.deepstack_tokens is not None:  # (Qwen3-VL) the DeepStack maps at the video placeholders
+            kwargs.update(video_deepstack_embeds=video_features.placeholder_deepstack(), video_placeholders=placeholders)
         return_dict = kwargs.pop("return_dict", None)
         return_dict = return_dict if return_dict is not None else self.config.return_dict
         outputs = self.forward_with_video_embeds(
@@ -524,6 +519,14 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
         """LinVT's video tokens and what it selected; see `LinVTModel.get_video_features`."""
         return self.model.get_video_features(pixel_values_videos, **kwargs)
 
+    def encode_video_context(self, pixel_values_videos: torch.Tensor, **kwargs: Any) -> LinVTVideoContext:
+        """The videos encoded up to TTA, for every question about them; see `LinVTModel.encode_video_context`."""
+        return self.model.encode_video_context(pixel_values_videos, **kwargs)
+
+    def video_features_from_context(self, video_context: LinVTVideoContext, **kwargs: Any) -> LinVTVideoFeatures:
+        """`get_video_features` for a question from a context; see `LinVTModel.video_features_from_context`."""
+        return self.model.video_features_from_context(video_context, **kwargs)
+
     def forward(
         self,
         input_ids: torch.LongTensor | None = None,
@@ -534,6 +537,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
         question_mask: torch.BoolTensor | None = None,
         video_placeholder_mask: torch.BoolTensor | None = None,
         video_features: LinVTVideoFeatures | None = None,
+        video_context: LinVTVideoContext | None = None,
         labels: torch.LongTensor | None = None,
         caption_mask: torch.BoolTensor | None = None,
         gather_contrastive: bool = False,
@@ -557,10 +561,14 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
             output_aggregation_weights (`bool`): keep each video token's weights in `video_features`.
             return_dict (`bool`, *optional*): False returns a tuple, as transformers' models do.
             pixel_values_videos, video_frame_mask, video_clip_ids, video_sample_index, question_mask,
-                video_placeholder_mask, video_features: LinVT's video inputs, see `LinVTModel.forward`.
+                video_placeholder_mask, video_features, video_context: LinVT's video inputs, see `LinVTModel.forward`.
             kwargs: the image-LLM's own inputs (attention_mask, pixel_values, cache, ...).
         """
         return_dict = return_dict if return_dict is not None else self.config.return_dict
+        if video_context is not None and video_features is None and input_ids is not None:
+            video_features = self.model.video_features_from_context(
+                video_context, input_ids, question_mask, video_sample_index, output_aggregation_weights
+            )
         if pixel_values_videos is None and video_features is None:
             # (The video inputs of a prompt whose frames were already encoded, in cached decoding, are not needed.)
             outputs = super().forward(
@@ -643,6 +651,11 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
         prompt (beams, `num_return_sequences`) the videos are encoded once, before `generate` repeats the prompts
         (see `video_features_for_copies`)."""
         prompt = inputs if inputs is not None else kwargs.get("input_ids")
+        if kwargs.get("video_context") is not None and kwargs.get("video_features") is None:  # TTA once, for the prompt
+            kwargs["video_features"] = self.model.video_features_from_context(
+                kwargs.pop("video_context"), prompt, kwargs.get("question_mask"), kwargs.get("video_sample_index")
+            )
+        kwargs.pop("video_context", None)
         has_video = kwargs.get("pixel_values_videos") is not None or kwargs.get("video_features") is not None
         if has_video and isinstance(prompt, torch.Tensor) and not torch.is_floating_point(prompt):
             if kwargs.get("video_placeholder_mask") is None:
@@ -687,11 +700,12 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
         videos_of = [[v for v, owner in enumerate(owners) if owner == row] for row in range(input_ids.shape[0])]
         order = [v for videos in videos_of for _ in range(copies) for v in videos]
         index = torch.tensor(order, dtype=torch.long, device=features.video_tokens.device)
-        grids = features.frame_token_grids
+        grids, deepstack = features.frame_token_grids, features.deepstack_tokens
         kwargs["video_features"] = LinVTVideoFeatures(
             video_tokens=features.video_tokens[index],
             video_tokens_mask=features.video_tokens_mask[index],
             frame_token_grids=None if grids is None else [grids[v] for v in order],
+            deepstack_tokens=None if deepstack is None else [level[index] for level in deepstack],
         )
         return kwargs
 
@@ -892,5 +906,6 @@ __all__ = [
     "LinVTForConditionalGeneration",
     "LinVTModel",
     "LinVTModelOutputWithPast",
+    "LinVTVideoContext",
     "LinVTVideoFeatures",
 ]

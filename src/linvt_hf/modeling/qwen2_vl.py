@@ -51,6 +51,14 @@ class LinVTQwenVideoPath:
     ) -> list[torch.Tensor]:
         if video_grid_thw is None:
             raise ValueError("video_grid_thw is required with pixel_values_videos for Qwen2-VL backbones")
+        embed = self.visual.patch_embed
+        width = embed.in_channels * embed.temporal_patch_size * embed.patch_size**2
+        if pixel_values_videos.dim() != 2 or pixel_values_videos.shape[1] != width:
+            raise ValueError(
+                f"{type(self).__name__} takes pixel_values_videos as Qwen's patch rows, shape (patches, {width}) "
+                f"(channels x temporal patch x patch side^2), got {tuple(pixel_values_videos.shape)}: prepare videos "
+                "with this family's LinVT processor"
+            )
         merge = self.visual.spatial_merge_size
         chunk = self.config.vision_chunk_size
         videos, offset = [], 0
@@ -63,8 +71,8 @@ class LinVTQwenVideoPath:
                 count = min(chunk, t - start)
                 piece = pixel_values_videos[offset + start * rows : offset + (start + count) * rows]
                 grid = torch.tensor([[count, h, w]], device=video_grid_thw.device, dtype=video_grid_thw.dtype)
-                features = self.image_llm_video_features(piece, grid, return_dict=True).pooler_output[0]
-                parts.append(features.view(count, rows // merge**2, -1))
+                features = self.temporal_patch_tokens(piece, grid)
+                parts.append(features.view(count, rows // merge**2, *features.shape[1:]))
             videos.append(torch.cat(parts, dim=0))
             offset += t * rows
         if offset != pixel_values_videos.shape[0]:
@@ -72,6 +80,11 @@ class LinVTQwenVideoPath:
                 f"video_grid_thw describes {offset} patch rows but pixel_values_videos has {pixel_values_videos.shape[0]}"
             )
         return videos
+
+    def temporal_patch_tokens(self, pixel_values: torch.Tensor, grid_thw: torch.Tensor) -> torch.Tensor:
+        """The merged tokens of one run of temporal patches (`grid_thw` `[[t, h, w]]`) through Qwen's own video path:
+        `[t * h * w / merge**2, D]` (Qwen3-VL: `[..., D, 1 + S]` with its DeepStack maps)."""
+        return self.image_llm_video_features(pixel_values, grid_thw, return_dict=True).pooler_output[0]
 
     def frame_token_grids(
         self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, num_videos: int

@@ -8,10 +8,12 @@ from .video_question_answering import (
     selection_by_sample,
     summarize_selection,
 )
+from .video_cache import VideoContextCache
 
 
 __all__ = [
     "PIPELINE_TASKS",
+    "VideoContextCache",
     "VideoQuestionAnsweringPipeline",
     "collate_video_inputs",
     "register_pipelines",

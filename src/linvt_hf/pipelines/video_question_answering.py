@@ -23,10 +23,12 @@ from transformers.utils.chat_template_utils import Chat
 from torch.utils.data import DataLoader, Dataset
 
 from ..modeling.modeling_linvt import LinVTForConditionalGeneration, LinVTVideoFeatures
+from ..modeling.video_context import LinVTVideoContext
 from ..processing.errors import describe_source
 from ..processing.inputs import is_frame_list
 from ..processing.video_processor import VIDEO_OPTIONS, LinVTVideoProcessor
 from ..upstream import pipeline_generate_kwargs
+from .video_cache import CachedVideo, VideoContextCache, has_images, item_options, item_source, video_items
 
 
 DEFAULT_TOP_SCORES = 10
@@ -35,6 +37,9 @@ METADATA_NAMES = tuple(LinVTVideoProcessor.metadata_names)
 # What `get_video_features` reads and `generate` no longer needs once it has the features (`video_sample_index` stays:
 # with several sequences per prompt, `generate` lays the features out for the repeated prompts with it).
 VIDEO_ENCODER_INPUTS = ("pixel_values_videos", "video_grid_thw", "video_frame_mask", "video_clip_ids", "question_mask")
+# The processor's per-video outputs other than the pixels: what a cached video keeps (`VideoContextCache`).
+PER_VIDEO_INPUTS = ("video_grid_thw", "video_frame_mask", "video_clip_ids", *METADATA_NAMES)
+_DEFAULT_CACHE = object()
 
 
 # What to do when one input of several cannot be prepared (its video cannot be read, its prompt is too long, ...).
@@ -83,6 +88,10 @@ class VideoQuestionAnsweringPipeline(Pipeline):
     'clip.mp4')`), `"skip"` answers the others and puts `{"error": "..."}` (the same message) in place of its
     answers.
 
+    Asked again about a video it has encoded (same content, same sampling settings, same model), the pipeline neither
+    decodes nor encodes it: `video_cache` (a `VideoContextCache`, bounded LRU; one per pipeline by default, or shared,
+    or None) keeps each video's `LinVTVideoContext`, and only TTA and the LLM run for the new question.
+
     Example:
 
     ```python
@@ -111,7 +120,13 @@ class VideoQuestionAnsweringPipeline(Pipeline):
             return _resolve_impl(cls.native_impl)(model, *args, **kwargs)
         return super().__new__(cls)
 
-    def __init__(self, model: LinVTForConditionalGeneration, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, model: LinVTForConditionalGeneration, *args: Any, video_cache: Any = _DEFAULT_CACHE, **kwargs: Any
+    ) -> None:
+        if video_cache not in (_DEFAULT_CACHE, None) and not isinstance(video_cache, VideoContextCache):
+            raise TypeError(f"video_cache must be a VideoContextCache or None, got {type(video_cache).__name__}")
+        # Videos encoded up to TTA, for the next question about them (None: no cache).
+        self.video_cache = VideoContextCache() if video_cache is _DEFAULT_CACHE else video_cache
         if not isinstance(model, LinVTForConditionalGeneration):
             raise TypeError(
                 f"{type(self).__name__} needs a LinVT model (LinVTForConditionalGeneration), got "
@@ -237,8 +252,12 @@ class VideoQuestionAnsweringPipeline(Pipeline):
             return {"meta": [{"error": f"{where}: {type(error).__name__}: {error}"}]}
 
     def _prepare(self, inputs: dict[str, Any] | Chat, processor_kwargs: dict[str, Any] | None) -> dict[str, Any]:
-        """`preprocess` of one request, which raises on bad input."""
+        """`preprocess` of one request, which raises on bad input. Videos the cache holds are not read again."""
         messages = inputs.messages if isinstance(inputs, Chat) else _question_messages(inputs)
+        keys = self._cache_keys(messages, processor_kwargs)
+        cached = self._prepare_cached(messages, keys)
+        if cached is not None:
+            return cached
         model_inputs = self.processor.apply_chat_template(
             messages,
             tokenize=True,
@@ -252,7 +271,47 @@ class VideoQuestionAnsweringPipeline(Pipeline):
             raise ValueError("the input holds no video: give one with video=... or a {'type': 'video', ...} item")
         self._check_prompt_length(model_inputs["input_ids"], messages)
         model_inputs = {key: value for key, value in model_inputs.items()}
-        model_inputs["meta"] = [{}]
+        model_inputs["meta"] = [{"cache_keys": keys, "video_contexts": [None] * len(keys)}]
+        return model_inputs
+
+    def _cache_keys(self, messages: list[dict[str, Any]], processor_kwargs: dict[str, Any] | None) -> list[Any]:
+        """The cache key of each video of the request (None where it cannot be cached, or without a cache): the
+        model, the video's content and every setting that shapes its frames."""
+        items = video_items(messages)
+        if self.video_cache is None:
+            return [None] * len(items)
+        defaults = self.processor.video_processor.to_json_string()
+        call = dict(processor_kwargs or {})
+        return [
+            self.video_cache.key(
+                self.model, item_source(item), {"processor": defaults, "call": call, "video": item_options(item)}
+            )
+            for item in items
+        ]
+
+    def _prepare_cached(self, messages: list[dict[str, Any]], keys: list[Any]) -> dict[str, Any] | None:
+        """The request's model inputs when the cache holds all its videos (no video is read), else None."""
+        if not keys or any(key is None for key in keys) or has_images(messages):
+            return None
+        entries = [self.video_cache.get(key) for key in keys]
+        if any(entry is None for entry in entries):
+            return None
+        text = self.processor.apply_chat_template(
+            messages,
+            tokenize=False,
+            add_generation_prompt=messages[-1]["role"] != "assistant",
+            continue_final_message=messages[-1]["role"] == "assistant",
+        )
+        counts = [self.processor.video_token_counts(entry.video_inputs["video_frame_mask"])[0] for entry in entries]
+        model_inputs = dict(self.processor.encoded_video_prompts(text, counts, return_tensors="pt"))
+        self._check_prompt_length(model_inputs["input_ids"], messages)
+        for name in entries[0].video_inputs:
+            values = [entry.video_inputs[name] for entry in entries]
+            fill = -1 if name.endswith("frame_indices") else 0
+            width = max(value.shape[1] for value in values) if values[0].ndim >= 2 else None
+            padded = [_pad_dim1(value, width, fill, left=False) if width else value for value in values]
+            model_inputs[name] = torch.cat(padded)
+        model_inputs["meta"] = [{"cache_keys": keys, "video_contexts": [entry.context for entry in entries]}]
         return model_inputs
 
     def _check_prompt_length(self, input_ids: torch.Tensor, messages: list[dict[str, Any]]) -> None:
@@ -309,7 +368,8 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         }
         batch_size = model_inputs["input_ids"].shape[0]
         metadata = {key: model_inputs.pop(key) for key in METADATA_NAMES if key in model_inputs}
-        features, new_tokens = self._encode_and_generate(model_inputs, generate_kwargs)
+        prepared = [meta[row] for row in rows]
+        features, new_tokens = self._encode_and_generate(model_inputs, generate_kwargs, prepared, metadata)
         sample_index = model_inputs["video_sample_index"].tolist()
         if return_selection:
             per_sample = selection_by_sample(features, sample_index, metadata, batch_size, top_scores)
@@ -324,20 +384,63 @@ class VideoQuestionAnsweringPipeline(Pipeline):
         return {"generated_ids": new_tokens, "meta": meta}  # generated_ids: [B, num_sequences, new]
 
     def _encode_and_generate(
-        self, model_inputs: dict[str, Any], generate_kwargs: dict[str, Any] | None
+        self,
+        model_inputs: dict[str, Any],
+        generate_kwargs: dict[str, Any] | None,
+        meta: list[dict[str, Any]],
+        metadata: dict[str, Any],
     ) -> tuple[LinVTVideoFeatures, torch.Tensor]:
-        """Encode the batch's videos once (`get_video_features`) and generate from those features.
+        """Encode the batch's videos once (up to TTA: `encode_video_context`, or the cache's contexts; then TTA for
+        each prompt) and generate from those features.
 
         Returns:
             The features (for the selection) and the new tokens, `[B, num_sequences, new]`.
         """
         input_ids = model_inputs["input_ids"]
-        features = self.model.get_video_features(**model_inputs, output_aggregation_weights=False)
+        context = self._video_context(model_inputs, meta, metadata)
+        features = self.model.video_features_from_context(
+            context,
+            input_ids=input_ids,
+            question_mask=model_inputs.get("question_mask"),
+            video_sample_index=model_inputs["video_sample_index"],
+        )
         prompt_inputs = {key: value for key, value in model_inputs.items() if key not in VIDEO_ENCODER_INPUTS}
         generate_kwargs = pipeline_generate_kwargs(self, dict(generate_kwargs or {}), return_dict_in_generate=False)
         sequences = self.model.generate(**prompt_inputs, video_features=features, **generate_kwargs)
         new_tokens = sequences[:, input_ids.shape[1] :]
         return features, new_tokens.reshape(input_ids.shape[0], -1, new_tokens.shape[-1])
+
+    def _video_context(
+        self, model_inputs: dict[str, Any], meta: list[dict[str, Any]], metadata: dict[str, Any]
+    ) -> LinVTVideoContext:
+        """The batch's videos encoded up to TTA: the cached ones as they are, the others encoded now (and cached
+        with their processor outputs, `model_inputs` and `metadata`, other than the pixels)."""
+        slots = [context for entry in meta for context in entry["video_contexts"]]
+        keys = [key for entry in meta for key in entry["cache_keys"]]
+        missing = [video for video, context in enumerate(slots) if context is None]
+        if not missing:
+            return LinVTVideoContext.concat(slots)
+        index = torch.tensor(missing, dtype=torch.long)
+        encoder_inputs = {
+            name: model_inputs[name][index.to(model_inputs[name].device)]
+            for name in ("video_frame_mask", "video_grid_thw", "video_clip_ids")
+            if model_inputs.get(name) is not None
+        }
+        fresh = self.model.encode_video_context(model_inputs["pixel_values_videos"], **encoder_inputs)
+        per_video = {**model_inputs, **metadata}
+        for row, video in enumerate(missing):
+            if self.video_cache is not None and keys[video] is not None:
+                kept = {
+                    name: per_video[name][video : video + 1]
+                    for name in PER_VIDEO_INPUTS
+                    if per_video.get(name) is not None
+                }
+                self.video_cache.put(keys[video], CachedVideo(fresh.select([row]), kept))
+        if len(missing) == len(slots):
+            return fresh
+        for row, video in enumerate(missing):
+            slots[video] = fresh.select([row])
+        return LinVTVideoContext.concat(slots)
 
     def postprocess(
         self,

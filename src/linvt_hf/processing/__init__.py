@@ -4,32 +4,43 @@ LinVT processor (extending the image-LLM's own processor).
 Nothing here imports linvt_hf.modeling.
 """
 
-from .autoshot import AutoShot, find_autoshot_weights
+from .autoshot import AutoShot, UntrustedWeightsError, find_autoshot_weights
 from .errors import VideoDecodeError
 from .internvl import LinVTInternVLProcessor
+from .llava import LLAVA_CHAT_TEMPLATE, LinVTLlavaProcessor
 from .llava_onevision import LinVTLlavaOnevisionProcessor
 from .processor import LinVTProcessor, LinVTProcessorMixin
 from .qwen2_vl import LinVTQwen2_5_VLProcessor, LinVTQwen2VLProcessor
+from .qwen3_vl import LinVTQwen3VLProcessor
 from .sampling import sample_frame_indices
+from .shot_cache import ShotCache, clear_shot_cache
 from .shots import ShotDetection, ShotDetector, detect_shots, shot_ids
+from .smolvlm import LinVTSmolVLMProcessor
 from .video_io import DecodedVideo, VideoMetadata, load_video, probe_video, stream_video
 from .video_processor import LinVTVideoOptions, LinVTVideoProcessor
 
 __all__ = [
+    "LLAVA_CHAT_TEMPLATE",
     "AutoShot",
     "DecodedVideo",
     "LinVTInternVLProcessor",
     "LinVTLlavaOnevisionProcessor",
+    "LinVTLlavaProcessor",
     "LinVTProcessor",
     "LinVTProcessorMixin",
     "LinVTQwen2VLProcessor",
     "LinVTQwen2_5_VLProcessor",
+    "LinVTQwen3VLProcessor",
+    "LinVTSmolVLMProcessor",
     "LinVTVideoOptions",
     "LinVTVideoProcessor",
+    "ShotCache",
     "ShotDetection",
     "ShotDetector",
+    "UntrustedWeightsError",
     "VideoDecodeError",
     "VideoMetadata",
+    "clear_shot_cache",
     "detect_shots",
     "find_autoshot_weights",
     "load_video",

@@ -250,6 +250,34 @@ class LinVTProcessorMixin:
         data = {key: value for key, value in data.items() if key not in self.unused_input_names}
         return BatchFeature(data=data, tensor_type=return_tensors)
 
+    def encoded_video_prompts(
+        self, text: str | list[str], video_token_counts: list[int], **kwargs: Any
+    ) -> BatchFeature:
+        """Tokenized prompts for videos encoded before (a model's `LinVTVideoContext`): no video is read; each video
+        placeholder expands to its video's `video_token_counts` entry (`video_token_counts(video_frame_mask)` of the
+        processed videos), as `__call__` would expand it.
+
+        Returns:
+            `BatchFeature` with `input_ids`, `attention_mask`, `question_mask`, `video_sample_index` (and what the
+            image-LLM's tokenizer call adds); `kwargs` as the text kwargs of `__call__` (`return_tensors`, `padding`).
+
+        Raises:
+            ValueError: the prompts hold another number of video placeholders than counts given, or hold images.
+        """
+        texts = [text] if isinstance(text, str) else list(text)
+        if not all(isinstance(sample, str) for sample in texts):
+            raise ValueError("text must be a string or a list of strings")
+        self._check_placeholder_counts(texts, None, list(video_token_counts))
+        merged = merge_processor_kwargs(self, **kwargs)
+        return_tensors = merged["text_kwargs"].pop("return_tensors", None)
+        data: dict[str, Any] = {
+            "video_sample_index": np.repeat(np.arange(len(texts)), [sample.count(self.video_token) for sample in texts])
+        }
+        replacements = [self.video_replacement(int(count)) for count in video_token_counts]
+        data.update(self._tokenize(texts, [], replacements, merged))
+        data = {key: value for key, value in data.items() if key not in self.unused_input_names}
+        return BatchFeature(data=data, tensor_type=return_tensors)
+
     def _image_llm_images(self, images: Any, images_kwargs: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The image processor's outputs and, per image, the text its placeholder expands to (the image-LLM's own
         `replace_image_token`)."""

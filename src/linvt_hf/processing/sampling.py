@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 import numpy as np
 
 # The shot detectors (`linvt_hf.processing.shots`): shots drive shot-aware sampling and the frames' clip ids.
-ShotDetectorName = Literal["autoshot", "histogram", "none"]
+ShotDetectorName = Literal["autoshot", "autoshot_full", "histogram", "none"]
 SHOT_DETECTORS: tuple[str, ...] = get_args(ShotDetectorName)
 
 

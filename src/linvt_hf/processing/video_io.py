@@ -36,6 +36,7 @@ import io
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -216,6 +217,10 @@ def load_video(
         TypeError: an argument of the wrong type, such as `num_frames=2.5` (the message names the argument).
         ValueError: invalid arguments, NaN or infinite ones included (the message names the argument and value);
             pre-decoded frames of an unsupported shape or dtype, non-finite, or floats outside [0, 1].
+
+    Warns:
+        UserWarning: packets the decoder refused as invalid data (a corrupt stretch) were skipped; the message names
+            the sampled frames shown as the frame before in their place.
     """
     chunks = stream_video(
         video,
@@ -441,6 +446,13 @@ def _stream_timing(
     return _OpenStream(container, stream, source, fps, origin, total, duration)
 
 
+def keyframe_index(stream: Any) -> Any | None:
+    """The demuxer's keyframe index of `stream` (PyAV >= 17), or None with an older PyAV (e.g. the av<16 that
+    lmms-eval pins): then seeking is decided as for a container whose index stops early (a blind seek when the
+    target is far enough ahead), and the frames are the same."""
+    return getattr(stream, "index_entries", None)
+
+
 class _FrameReader:
     """Finds the decoded frame for each wanted index, decoding forward or seeking, whichever is cheaper."""
 
@@ -448,8 +460,8 @@ class _FrameReader:
         self._opened = opened
         self._container, self._stream = opened.container, opened.stream
         self._seekable = opened.origin is not None
-        self._keyframes = self._stream.index_entries if self._seekable else None
-        if self._seekable and len(self._keyframes) <= 1 and "matroska" in self._container.format.name:
+        self._keyframes = keyframe_index(self._stream) if self._seekable else None
+        if self._keyframes is not None and len(self._keyframes) <= 1 and "matroska" in self._container.format.name:
             # The Matroska demuxer loads its index (cues) on the first seek; seeking to the start is exact here.
             try:
                 self._container.seek(opened.origin, stream=self._stream, backward=True)
@@ -457,6 +469,9 @@ class _FrameReader:
                 self._seekable = False
         self._decoded = 0  # frames decoded since the last (re)start, for decode-order indexing
         self._last_seek = -1  # never seek twice for one target: an inexact index could make us loop
+        self.refused: set[Any] = set()  # packets (by pts) the decoder refused as invalid data, skipped
+        self.refused_error = ""
+        self.substituted: list[int] = []  # wanted indices shown as another frame while packets were refused
 
     def read(self, targets: np.ndarray) -> Iterator[tuple[int, Any]]:
         """Yield `(index, av.VideoFrame)` for every index of `targets` (sorted, unique), in order."""
@@ -468,6 +483,8 @@ class _FrameReader:
             for index, frame in decoded:
                 while i < len(wanted) and wanted[i] < index:
                     # The wanted time falls between the previous frame and this one: the previous one is on screen.
+                    if self.refused:
+                        self.substituted.append(wanted[i])
                     yield wanted[i], (previous[1] if previous else frame)
                     i += 1
                 if i < len(wanted) and wanted[i] == index:
@@ -487,19 +504,31 @@ class _FrameReader:
     def _start(self, target: int, at_beginning: bool = False) -> Iterator[tuple[int, Any]] | None:
         """Begin decoding at the keyframe before `target` (or at the start of the stream)."""
         if at_beginning and not self._worth_seeking(-1, target):
-            return self._indexed(self._container.decode(self._stream))
+            return self._indexed(self._decode())
         self._last_seek = target
         back = 0
         step = max(1, round(1 / float(self._stream.time_base)))  # one second
         while True:
             position = self._pts(target) - back
             self._container.seek(max(position, self._opened.origin), stream=self._stream, backward=True)
-            decoded = self._indexed(self._container.decode(self._stream))
+            decoded = self._indexed(self._decode())
             first = next(decoded, None)
             # A seek can land after the target (inexact index, open GOP) or past the last frame: step back.
             if (first is not None and first[0] <= target) or position <= self._opened.origin:
                 return decoded if first is None else chain([first], decoded)
             back = max(2 * back, step)
+
+    def _decode(self) -> Iterator[Any]:
+        """Decoded frames from the current position; packets the decoder refuses as invalid data are counted and
+        skipped (the frames around them still decode), not fatal."""
+        for packet in self._container.demux(self._stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as error:
+                self.refused.add(packet.pts if packet.pts is not None else ("position", packet.pos))
+                self.refused_error = _ffmpeg_message(error)
+                continue
+            yield from frames
 
     def _indexed(self, frames: Iterator[Any]) -> Iterator[tuple[int, Any]]:
         self._decoded = 0
@@ -521,7 +550,7 @@ class _FrameReader:
         if not self._seekable or target - position <= _SEEK_COST_FRAMES:
             return False
         target_pts = self._pts(target)
-        entries = len(self._keyframes)
+        entries = 0 if self._keyframes is None else len(self._keyframes)
         if entries == 0 or self._keyframes[entries - 1].timestamp < target_pts:
             # The index (if any) stops before the target, as in MPEG-TS where it grows while reading.
             return target - position > _BLIND_SEEK_SECONDS * self._opened.fps
@@ -558,13 +587,32 @@ def _decoded_chunks(
 ) -> Iterator[DecodedVideo]:
     with _open_stream(video, threads, fps_hint) as opened:
         indices = _select_indices(opened.total_frames, opened.fps, sampling)
-        frames = _FrameReader(opened).read(indices)
+        reader = _FrameReader(opened)
+        frames = reader.read(indices)
         bar = _progress_bar(len(indices), opened.source, progress)
         try:
             with _decode_errors(opened.source):
-                yield from _chunks(frames, len(indices), chunk_size, opened, resize, bar)
+                produced = 0
+                for chunk in _chunks(frames, len(indices), chunk_size, opened, resize, bar):
+                    produced += len(chunk)
+                    if produced == len(indices) and reader.refused:  # every frame read: name what was not
+                        _warn_refused(video, reader)
+                    yield chunk
         finally:
             bar.close()
+
+
+def _warn_refused(video: VideoInput, reader: _FrameReader) -> None:
+    """Warn that packets were refused (a corrupt stretch), naming the sampled frames shown in their place."""
+    substituted = reader.substituted
+    shown = ", ".join(map(str, substituted[:10])) + (" ..." if len(substituted) > 10 else "")
+    warnings.warn(
+        f"video {describe_source(video)}: {len(reader.refused)} packet(s) could not be decoded "
+        f"({reader.refused_error}); "
+        + (f"frames {shown} show the frame before" if substituted else "no sampled frame fell among them"),
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 @contextmanager

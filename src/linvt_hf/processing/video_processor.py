@@ -44,7 +44,8 @@ class LinVTVideoOptions(TypedDict, total=False):
     num_frames (`int`): frames to sample (taken as asked).
     fps (`float`): frames to sample per second of video, within `[min_frames, max_frames]`.
     min_frames (`int`), max_frames (`int`): bounds on a rate-based frame count.
-    shot_detector (`str`): `"autoshot"`, `"histogram"` or `"none"`; shots drive shot-aware sampling and clip ids.
+    shot_detector (`str`): `"autoshot"`, `"autoshot_full"`, `"histogram"` or `"none"`; shots drive shot-aware
+        sampling and clip ids.
     max_side (`int`): decode frames with their longer side at most this (the backbone's resize comes after).
     start (`float`), end (`float`): the part of the video to sample, in seconds.
     shots (`list[tuple[int, int]]`): the video's shots (half-open frame ranges), instead of detecting them.
@@ -82,6 +83,9 @@ class FrameLayout:
             `video_grid_thw` [V, 3], the layout Qwen2-VL's vision tower takes for video. `"frames"`: one image per
             frame, `pixel_values_videos` [total_frames, 3, H, W].
         image_processor_keys (`tuple[str, ...]`): attributes copied from the backbone's image processor.
+        square_size_key (`str`, *optional*): for `"fixed"`, the image processor attribute `{"longest_edge": S}` whose
+            S x S square is the frame size instead of its `size` (SmolVLM's `max_image_size`: the square of its global
+            image view, while its `size` bounds the image it tiles).
     """
 
     resize: Literal["smart", "fixed"]
@@ -96,6 +100,7 @@ class FrameLayout:
         "image_mean",
         "image_std",
     )
+    square_size_key: str | None = None
 
 
 QWEN_PATCH_KEYS = ("patch_size", "temporal_patch_size", "merge_size")
@@ -290,7 +295,8 @@ class LinVTVideoProcessor(VideoProcessorMixin):
         num_frames (`int`, *optional*): frames to sample per video; overrides `fps`.
         fps (`float`, *optional*, defaults to 1.0): frames to sample per second of video when `num_frames` is unset.
         min_frames (`int`, defaults to 8) / max_frames (`int`, defaults to 64): bounds on the sampled frame count.
-        shot_detector (`str`, defaults to `"autoshot"`): `"autoshot"`, `"histogram"` or `"none"`.
+        shot_detector (`str`, defaults to `"autoshot"`): `"autoshot"` (AutoShot where a cheap pass finds a possible
+            transition), `"autoshot_full"` (AutoShot on every frame), `"histogram"` or `"none"`.
         max_side (`int`, *optional*): longest frame side at decode time; the backbone's resize then starts from that
             size. `None`: encoded video is decoded at `decode_size` (no larger than the backbone needs, with the same
             final size and token grid as a full-size decode); frames given as arrays or images are used as given.
@@ -414,6 +420,9 @@ class LinVTVideoProcessor(VideoProcessorMixin):
             if key == "size":
                 value = {k: v for k, v in dict(value).items() if v is not None}
             copied[key] = value
+        if layout.square_size_key is not None:
+            side = dict(getattr(image_processor, layout.square_size_key))["longest_edge"]
+            copied["size"] = {"height": side, "width": side}
         return cls(frame_resize=layout.resize, frame_output=layout.output, **{**copied, **kwargs})
 
     # ---------------------------------------------------------------- decoding and sampling

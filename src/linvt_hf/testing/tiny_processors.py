@@ -98,18 +98,21 @@ def make_tiny_image_processor(backbone: str) -> Any:
 
 def make_tiny_processor(backbone: str) -> Any:
     """The backbone's own processor (`Qwen2VLProcessor`, `Qwen2_5_VLProcessor`, `InternVLProcessor`,
-    `LlavaOnevisionProcessor`), built offline with a tiny tokenizer and small image sizes. Its video processor is a
-    `LinVTVideoProcessor` (the backbones' own need torchvision, and LinVT never uses them)."""
+    `LlavaOnevisionProcessor`, ...), built offline with a tiny tokenizer and small image sizes. Its video processor,
+    where it has one, is a `LinVTVideoProcessor` (the backbones' own need torchvision, and LinVT never uses them)."""
     parts = tiny_processor_parts(backbone)
     family = FAMILIES[backbone]
     processor_class = family.processor_class.image_llm_processor_class()
     video_processor = LinVTVideoProcessor.from_image_processor(parts["image_processor"], family.processor_class.frame_layout)
+    # (An image-LLM processor without a video processor, LLaVA's, takes none.)
+    has_videos = "video_processor" in processor_class.get_attributes()
+    videos = {"video_processor": video_processor} if has_videos else {}
     with video_processor_check(processor_class):
         return processor_class(
-            parts["image_processor"],
-            make_tiny_tokenizer(backbone),
-            video_processor,
+            image_processor=parts["image_processor"],
+            tokenizer=make_tiny_tokenizer(backbone),
             chat_template=parts["chat_template"],
+            **videos,
             **parts["init_kwargs"],
         )
 

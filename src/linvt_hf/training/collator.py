@@ -73,7 +73,8 @@ class VideoInstructionCollator:
         max_frames (`int`, *optional*): the most frames per video when sampling by `fps`.
         max_length (`int`, *optional*): truncate each sample to this many tokens (from the right). A sample whose
             video or image placeholders would be cut is skipped instead.
-        shot_detector (`str`, *optional*): `"autoshot"`, `"histogram"` or `"none"`; the processor's default if None.
+        shot_detector (`str`, *optional*): `"autoshot"`, `"autoshot_full"`, `"histogram"` or `"none"`; the
+            processor's default if None.
         system_prompt (`str`, *optional*): a system turn prepended to conversations that have none.
         padding_side (`str`, *optional*): `"left"` or `"right"`: pad each batch on this side whatever the
             tokenizer's `padding_side` is (which e.g. batched generation sets to `"left"`); the tokenizer's own side

@@ -6,11 +6,13 @@ baselines, behind one interface and one registry keyed by `LinVTConfig.video_tok
 - `multiscale.py`: single / Multi-A / Multi-B / Multi-C, how scales map to query sets.
 - `temporal_prior.py`: the temporal prior and its clocks.
 - `baselines.py`: `AverageVideoTokenizer` ("avg"), `LlamaVidVideoTokenizer` ("llama_vid").
+- `context.py`: `VideoTokenizerContext`, what a tokenizer computes before it reads the question.
 - `registry.py`: `VIDEO_TOKENIZERS`, `register_video_tokenizer`, `build_video_tokenizer`, `video_tokenizer_class`.
 - `conversion.py`: loading weights saved under linvt-hf 0.1's parameter names.
 """
 
 from .base import VideoTokenizer, init_video_tokenizer_weights
+from .context import VideoTokenizerContext
 from .baselines import AverageVideoTokenizer, LlamaVidVideoTokenizer
 from .conversion import LEGACY_STATE_DICT_RENAMES, convert_legacy_state_dict, legacy_renames
 from .linear_video_tokenizer import LinearVideoTokenizer
@@ -30,6 +32,7 @@ __all__ = [
     "LinearVideoTokenizerOutput",
     "LlamaVidVideoTokenizer",
     "VideoTokenizer",
+    "VideoTokenizerContext",
     "build_video_tokenizer",
     "convert_legacy_state_dict",
     "init_video_tokenizer_weights",

@@ -11,6 +11,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from ..configuration_linvt import LinVTConfig
+from .context import VideoTokenizerContext
 from .layers import IdentityInitLinear
 from .outputs import LinearVideoTokenizerOutput
 
@@ -135,6 +136,70 @@ class VideoTokenizer(PreTrainedModel, ABC):
         output_aggregation_weights: bool,
     ) -> LinearVideoTokenizerOutput:
         """The forward on checked inputs: `frame_mask` `[B, T]` is a bool tensor, `clip_ids` long or None."""
+
+    # ------------------------------------------------------------------ asking again without re-encoding
+    def encode_context(
+        self, visual_tokens: torch.Tensor, frame_mask: torch.Tensor | None = None, clip_ids: torch.Tensor | None = None
+    ) -> VideoTokenizerContext:
+        r"""
+        The question-independent part of the forward, computed once for every question about the videos (for LinVT:
+        SVR's scores, top-k and MTP); `tokenize_from_context` finishes it for a question, giving exactly the forward's
+        output. Same inputs as the forward without the question (`visual_tokens` `[B, T, N, D]`, `frame_mask`
+        `[B, T]`, `clip_ids` `[B, T]`).
+        """
+        frame_mask, _, clip_ids = self.check_inputs(visual_tokens, frame_mask, None, None, clip_ids)
+        return self.prepare_context(visual_tokens, frame_mask, clip_ids)
+
+    def tokenize_from_context(
+        self,
+        context: VideoTokenizerContext,
+        text_embeds: torch.Tensor | None = None,
+        text_mask: torch.Tensor | None = None,
+        output_aggregation_weights: bool = False,
+    ) -> LinearVideoTokenizerOutput:
+        r"""
+        The forward's output for the videos of `context` (`encode_context`) and the question `text_embeds`
+        `[B, M, D]` (with `text_mask` `[B, M]`): only what reads the question runs (for LinVT: TTA and the
+        aggregation).
+
+        Raises:
+            TypeError, ValueError: `context` is not a `VideoTokenizerContext`, or the question does not fit it.
+        """
+        if not isinstance(context, VideoTokenizerContext):
+            raise TypeError(
+                f"context must be a VideoTokenizerContext (encode_context's output), got {type(context).__name__}"
+            )
+        device = context.frame_mask.device
+        text_mask = self._check_text(text_embeds, text_mask, context.batch_size, self.input_size, device)
+        return self.finish_context(context, text_embeds, text_mask, output_aggregation_weights)
+
+    def prepare_context(
+        self, visual_tokens: torch.Tensor, frame_mask: torch.Tensor, clip_ids: torch.Tensor | None
+    ) -> VideoTokenizerContext:
+        """`encode_context` on checked inputs. By default the frame tokens themselves (the whole forward runs per
+        question); a tokenizer with question-independent work overrides it with `finish_context`."""
+        return VideoTokenizerContext(
+            frame_mask=frame_mask,
+            clip_ids=clip_ids,
+            num_frames=visual_tokens.shape[1],
+            tokens_per_frame=visual_tokens.shape[2],
+            visual_tokens=visual_tokens,
+        )
+
+    def finish_context(
+        self,
+        context: VideoTokenizerContext,
+        text_embeds: torch.Tensor | None,
+        text_mask: torch.Tensor | None,
+        output_aggregation_weights: bool,
+    ) -> LinearVideoTokenizerOutput:
+        """`tokenize_from_context` on checked inputs (by default: `tokenize` on the context's frame tokens)."""
+        if context.visual_tokens is None:
+            raise ValueError(
+                f"this context was not made by {type(self).__name__}.encode_context (it holds no frame tokens)"
+            )
+        frames, frame_mask, clip_ids = context.visual_tokens, context.frame_mask, context.clip_ids
+        return self.tokenize(frames, frame_mask, text_embeds, text_mask, clip_ids, output_aggregation_weights)
 
     # ------------------------------------------------------------------ input checks
     def check_inputs(self, visual_tokens, frame_mask, text_embeds, text_mask, clip_ids):

@@ -10,6 +10,7 @@ Both give a shorter video fewer tokens: `video_tokens_mask` marks the real ones,
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -18,6 +19,7 @@ from torch import nn
 
 from ..configuration_linvt import LinVTConfig
 from .base import VideoTokenizer
+from .context import VideoTokenizerContext
 from .layers import IdentityInitLinear
 from .outputs import LinearVideoTokenizerOutput
 
@@ -84,12 +86,35 @@ class AverageVideoTokenizer(VideoTokenizer):
         b, t, n, _ = visual_tokens.shape
         # where, not a product with the mask: whatever padding frames hold (even NaN) must not reach the output.
         tokens = torch.where(frame_mask[:, :, None], visual_tokens.mean(dim=2), 0.0)
+        weights = self.frame_weights(frame_mask, n) if output_aggregation_weights else None
+        return every_token_output(tokens, frame_mask, weights, t, n)
+
+    @staticmethod
+    def frame_weights(frame_mask: torch.Tensor, n: int) -> torch.Tensor:
+        """The linear map `[B, T, T*N]`: token t averages frame t's N tokens (zero rows for padding frames)."""
+        b, t = frame_mask.shape
+        eye = torch.eye(t, dtype=torch.float32, device=frame_mask.device)
+        weights = (eye[:, :, None].expand(t, t, n).reshape(t, t * n) / n).expand(b, -1, -1)
+        return weights * frame_mask[:, :, None].float()
+
+    def prepare_context(self, visual_tokens, frame_mask, clip_ids) -> VideoTokenizerContext:
+        """The whole output: it never reads the question."""
+        return VideoTokenizerContext(
+            frame_mask=frame_mask,
+            clip_ids=clip_ids,
+            num_frames=visual_tokens.shape[1],
+            tokens_per_frame=visual_tokens.shape[2],
+            output=self.tokenize(visual_tokens, frame_mask, None, None, clip_ids, False),
+        )
+
+    def finish_context(self, context, text_embeds, text_mask, output_aggregation_weights) -> LinearVideoTokenizerOutput:
+        """The stored output (with its weights when asked for)."""
+        if context.output is None:
+            raise ValueError("this context was not made by AverageVideoTokenizer.encode_context (it holds no output)")
         weights = None
         if output_aggregation_weights:
-            eye = torch.eye(t, dtype=torch.float32, device=visual_tokens.device)
-            weights = (eye[:, :, None].expand(t, t, n).reshape(t, t * n) / n).expand(b, -1, -1)
-            weights = weights * frame_mask[:, :, None].float()
-        return every_token_output(tokens, frame_mask, weights, t, n)
+            weights = self.frame_weights(context.frame_mask, context.tokens_per_frame)
+        return dataclasses.replace(context.output, aggregation_weights=weights)
 
 
 class LlamaVidVideoTokenizer(VideoTokenizer):

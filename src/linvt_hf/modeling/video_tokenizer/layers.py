@@ -32,18 +32,24 @@ class MultiHeadAttention(nn.Module):
         # [S, L, d] -> [S, heads, L, head_dim]
         return x.unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
 
+    def project_keys_values(self, keys_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The keys and values of `keys_values` `[S, L_k, d]`, `[S, heads, L_k, head_dim]` each (what `forward` computes
+        first; keys that serve many queries can be projected once and passed back as `projected`)."""
+        return self._split_heads(self.k_proj(keys_values)), self._split_heads(self.v_proj(keys_values))
+
     def forward(
         self,
         queries: torch.Tensor,
         keys_values: torch.Tensor | None = None,
         key_mask: torch.Tensor | None = None,
         attn_mask: torch.Tensor | None = None,
+        projected: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """Returns `[S, L_q, d]`; self-attention when `keys_values` is None."""
+        """Returns `[S, L_q, d]`; self-attention when `keys_values` is None; `projected` is
+        `project_keys_values(keys_values)` computed before."""
         keys_values = queries if keys_values is None else keys_values
         q = self._split_heads(self.q_proj(queries))
-        k = self._split_heads(self.k_proj(keys_values))
-        v = self._split_heads(self.v_proj(keys_values))
+        k, v = projected if projected is not None else self.project_keys_values(keys_values)
         mask = None
         if key_mask is not None:
             mask = key_mask[:, None, None, :]

@@ -6,9 +6,10 @@ import torch
 
 from ..configuration_linvt import LinVTConfig
 from .base import VideoTokenizer
+from .context import VideoTokenizerContext
 from .mtp import segment_pooling_weights
 from .multiscale import mtp_windows
-from .outputs import LinearVideoTokenizerOutput
+from .outputs import LinearVideoTokenizerOutput, apply_weights
 from .svr import SVR
 from .tta import TTA
 
@@ -57,13 +58,37 @@ class LinearVideoTokenizer(VideoTokenizer):
         return config.num_video_tokens
 
     def tokenize(self, visual_tokens, frame_mask, text_embeds, text_mask, clip_ids, output_aggregation_weights):
-        """SVR -> TTA (or the "SVR only" segment pooling) -> weights @ selected raw tokens."""
+        """SVR -> TTA (or the "SVR only" segment pooling) -> weights @ selected raw tokens: `finish_context` of
+        `prepare_context`, so that a question asked from a context gives exactly this."""
+        context = self.prepare_context(visual_tokens, frame_mask, clip_ids)
+        return self.finish_context(context, text_embeds, text_mask, output_aggregation_weights)
+
+    def prepare_context(self, visual_tokens, frame_mask, clip_ids) -> VideoTokenizerContext:
+        """SVR (scores, top-k, MTP), the kept raw tokens `[B, K, D]` and TTA's keys and their projections
+        (`TTA.prepare`): everything before TTA reads the question."""
         svr = self.svr(visual_tokens, frame_mask, clip_ids)
+        return VideoTokenizerContext(
+            frame_mask=frame_mask,
+            clip_ids=clip_ids,
+            num_frames=visual_tokens.shape[1],
+            tokens_per_frame=visual_tokens.shape[2],
+            svr=svr,
+            selected_tokens=svr.selection.gather(visual_tokens),
+            tta_keys=self.tta.prepare(svr, frame_mask, clip_ids) if self.tta is not None else None,
+        )
+
+    def finish_context(self, context, text_embeds, text_mask, output_aggregation_weights) -> LinearVideoTokenizerOutput:
+        """TTA on SVR's output (or the "SVR only" segment pooling), and its weights applied to the kept raw tokens."""
+        svr = context.svr
+        if svr is None:
+            raise ValueError(
+                "this context was not made by LinearVideoTokenizer.encode_context (it holds no SVR output)"
+            )
         if self.tta is not None:
-            weights = self.tta(svr, frame_mask, clip_ids, text_embeds, text_mask)
+            weights = self.tta.aggregate(context.tta_keys, svr, text_embeds, text_mask)
         else:
             weights = segment_pooling_weights(svr.scales, self.config.num_queries, svr.score_bias)
-        video_tokens = apply_weights(weights, svr.selection.gather(visual_tokens))
+        video_tokens = apply_weights(weights, context.selected_tokens)
         return LinearVideoTokenizerOutput(
             video_tokens=video_tokens,
             video_tokens_mask=torch.ones(video_tokens.shape[:2], dtype=torch.bool, device=video_tokens.device),
@@ -71,14 +96,7 @@ class LinearVideoTokenizer(VideoTokenizer):
             selected_indices=svr.selection.indices,
             selected_mask=svr.selection.mask,
             aggregation_weights=weights if output_aggregation_weights else None,
-            num_frames=visual_tokens.shape[1],
-            tokens_per_frame=visual_tokens.shape[2],
+            num_frames=context.num_frames,
+            tokens_per_frame=context.tokens_per_frame,
         )
 
-
-def apply_weights(weights: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
-    """`[B, Q, K]` convex weights x raw tokens `[B, K, D]` -> `[B, Q, D]` in the raw tokens' dtype."""
-    if raw.dtype in (torch.float32, torch.float64):
-        return weights.to(raw.dtype) @ raw
-    # Low precision: accumulate in float32 so that each row's weights still sum to one.
-    return (weights @ raw.float()).to(raw.dtype)

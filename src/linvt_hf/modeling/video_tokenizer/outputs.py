@@ -59,3 +59,36 @@ class LinearVideoTokenizerOutput(ModelOutput):
         weights = self.aggregation_weights * self.selected_mask[:, None, :].to(self.aggregation_weights.dtype)
         dense.scatter_add_(2, index, weights)
         return dense.view(b, q, self.num_frames, self.tokens_per_frame)
+
+    def combine(self, maps: torch.Tensor) -> torch.Tensor:
+        """The video tokens' convex weights applied to other per-frame maps at the same positions as the tokenizer's
+        input (Qwen3-VL's DeepStack maps): `maps` `[B, T, N, D']` -> `[B, num_video_tokens, D']`. For LinVT,
+        `combine(visual_tokens)` is `video_tokens`, computed the same way.
+
+        Raises:
+            ValueError: no aggregation weights (not asked for, or a tokenizer whose output is no combination of its
+                input tokens, as `llama_vid`), or `maps` not on the input's `(B, T, N)` grid.
+        """
+        if self.aggregation_weights is None:
+            raise ValueError(
+                "combine needs the aggregation weights: call the tokenizer with output_aggregation_weights=True (a "
+                "tokenizer whose tokens are no combination of its input tokens, as llama_vid, has none)"
+            )
+        b = self.aggregation_weights.shape[0]
+        if maps.dim() < 3 or tuple(maps.shape[:3]) != (b, self.num_frames, self.tokens_per_frame):
+            raise ValueError(
+                f"maps has shape {tuple(maps.shape)} but the tokenizer's input grid is (batch, frames, tokens per "
+                f"frame) = {(b, self.num_frames, self.tokens_per_frame)}"
+            )
+        flat = maps.reshape(b, self.num_frames * self.tokens_per_frame, *maps.shape[3:])
+        index = self.selected_indices.clamp(min=0)
+        index = index.view(*index.shape, *([1] * (flat.dim() - 2))).expand(-1, -1, *flat.shape[2:])
+        return apply_weights(self.aggregation_weights, flat.gather(1, index))
+
+
+def apply_weights(weights: torch.Tensor, raw: torch.Tensor) -> torch.Tensor:
+    """`[B, Q, K]` convex weights x raw tokens `[B, K, D]` -> `[B, Q, D]` in the raw tokens' dtype."""
+    if raw.dtype in (torch.float32, torch.float64):
+        return weights.to(raw.dtype) @ raw
+    # Low precision: accumulate in float32 so that each row's weights still sum to one.
+    return (weights @ raw.float()).to(raw.dtype)

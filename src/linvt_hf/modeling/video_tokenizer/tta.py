@@ -12,6 +12,7 @@ in `multiscale.py`; the temporal prior in `temporal_prior.py`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -19,9 +20,27 @@ from torch import nn
 from ..configuration_linvt import LinVTConfig
 from .base import trunc_normal_
 from .layers import FeedForward, MultiHeadAttention
-from .multiscale import multiscale_variant
+from .multiscale import KeySet, multiscale_variant
 from .svr import SVROutput
 from .temporal_prior import TemporalPrior, selected_times
+
+
+@dataclass
+class ProjectedKeys:
+    """One query set's projections of its visual keys: `layers`, per decoder layer the visual cross-attention's keys
+    and values `([B, heads, G, head_dim], [B, heads, G, head_dim])`; `aggregation`, the aggregation layer's keys
+    `[B, heads, G, head_dim]`."""
+
+    layers: list[tuple[torch.Tensor, torch.Tensor]]
+    aggregation: torch.Tensor
+
+
+@dataclass
+class TTAKeys:
+    """What TTA computes before it reads the question (`TTA.prepare`): each query set's `KeySet` and `ProjectedKeys`."""
+
+    key_sets: list[KeySet]
+    projected: list[ProjectedKeys]
 
 
 class TTADecoderLayer(nn.Module):
@@ -50,10 +69,15 @@ class TTADecoderLayer(nn.Module):
         visual_mask: torch.Tensor,
         text: torch.Tensor | None,
         text_mask: torch.Tensor | None,
+        visual_keys_values: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """`queries` `[B, Q, d]`, `visual` `[B, G, d]` + `visual_mask` `[B, G]`, `text` `[B, M, d]` + `[B, M]`."""
+        """`queries` `[B, Q, d]`, `visual` `[B, G, d]` + `visual_mask` `[B, G]`, `text` `[B, M, d]` + `[B, M]`;
+        `visual_keys_values`: `visual_attn.project_keys_values(visual)` computed before (it reads no question)."""
         queries = queries + self.dropout(self.self_attn(self.self_norm(queries)))
-        queries = queries + self.dropout(self.visual_attn(self.visual_norm(queries), visual, key_mask=visual_mask))
+        visual_out = self.visual_attn(
+            self.visual_norm(queries), visual, key_mask=visual_mask, projected=visual_keys_values
+        )
+        queries = queries + self.dropout(visual_out)
         if self.text_attn is not None and text is not None:
             queries = queries + self.dropout(self.text_attn(self.text_norm(queries), text, key_mask=text_mask))
         return queries + self.dropout(self.mlp(self.mlp_norm(queries)))
@@ -76,13 +100,23 @@ class LinearAggregation(nn.Module):
         self.q_proj = nn.Linear(d, d)
         self.k_proj = nn.Linear(d, d)
 
+    def project_keys(self, keys: torch.Tensor) -> torch.Tensor:
+        """The keys `[B, G, d]` projected and split into heads, `[B, heads, G, head_dim]`."""
+        return self.k_proj(self.key_norm(keys)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
+
     def weights(
-        self, queries: torch.Tensor, keys: torch.Tensor, key_mask: torch.Tensor, key_bias: torch.Tensor | None
+        self,
+        queries: torch.Tensor,
+        keys: torch.Tensor,
+        key_mask: torch.Tensor,
+        key_bias: torch.Tensor | None,
+        projected_keys: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Attention map `[B, Q, G]` in float32: non-negative, rows sum to 1, zero on masked keys. `key_bias`
-        (`[B, Q, G]` or broadcastable) is added to every head's logits."""
+        (`[B, Q, G]` or broadcastable) is added to every head's logits; `projected_keys` is `project_keys(keys)`
+        computed before."""
         q = self.q_proj(self.query_norm(queries)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
-        k = self.k_proj(self.key_norm(keys)).unflatten(-1, (self.num_heads, self.head_dim)).transpose(1, 2)
+        k = projected_keys if projected_keys is not None else self.project_keys(keys)
         logits = (q.float() @ k.float().transpose(-1, -2)) / math.sqrt(self.head_dim)  # [B, h, Q, G]
         if key_bias is not None:
             logits = logits + key_bias.float()[:, None]
@@ -104,6 +138,14 @@ class QuerySet(nn.Module):
     def init_own_parameters(self, std: float) -> None:
         trunc_normal_(self.queries, std)
 
+    def project_visual(self, visual: torch.Tensor) -> ProjectedKeys:
+        """What the query set computes from its visual features `[B, G, d]` alone (no question): each decoder layer's
+        cross-attention keys and values, and the aggregation layer's keys."""
+        return ProjectedKeys(
+            layers=[layer.visual_attn.project_keys_values(visual) for layer in self.layers],
+            aggregation=self.aggregation.project_keys(visual),
+        )
+
     def forward(
         self,
         visual: torch.Tensor,
@@ -112,17 +154,20 @@ class QuerySet(nn.Module):
         text: torch.Tensor | None,
         text_mask: torch.Tensor | None,
         key_time: torch.Tensor | None = None,
+        projected: ProjectedKeys | None = None,
     ) -> torch.Tensor:
         """Visual features `[B, G, d]` -> aggregation weights `[B, Q, G]` (float32). `key_bias` `[B, G]` is added
-        to every query's logits; `key_time` `[B, G]` (relative time in [0, 1]) feeds the temporal prior."""
+        to every query's logits; `key_time` `[B, G]` (relative time in [0, 1]) feeds the temporal prior;
+        `projected` is `project_visual(visual)` computed before."""
+        projected = projected if projected is not None else self.project_visual(visual)
         queries = self.queries[None].expand(visual.shape[0], -1, -1).to(visual.dtype)
-        for layer in self.layers:
-            queries = layer(queries, visual, visual_mask, text, text_mask)
+        for layer, keys_values in zip(self.layers, projected.layers):
+            queries = layer(queries, visual, visual_mask, text, text_mask, visual_keys_values=keys_values)
         bias = None if key_bias is None else key_bias.float()[:, None, :]
         if self.temporal_prior is not None and key_time is not None:
             prior = self.temporal_prior(key_time)
             bias = prior if bias is None else bias + prior
-        return self.aggregation.weights(queries, visual, visual_mask, bias)
+        return self.aggregation.weights(queries, visual, visual_mask, bias, projected_keys=projected.aggregation)
 
 
 class TextCondition(nn.Module):
@@ -182,15 +227,27 @@ class TTA(nn.Module):
         `frame_mask` `[B, T]` and `clip_ids` `[B, T]` time the selected tokens for the temporal prior; `text_embeds`
         `[B, M, D]` with `text_mask` `[B, M]` is the question.
         """
-        text, text_key_mask = None, None
-        if self.text is not None:
-            text, text_key_mask = self.text(frame_mask.shape[0], text_embeds, text_mask, svr.features.dtype)
+        return self.aggregate(self.prepare(svr, frame_mask, clip_ids), svr, text_embeds, text_mask)
+
+    def prepare(self, svr: SVROutput, frame_mask: torch.Tensor, clip_ids: torch.Tensor | None) -> TTAKeys:
+        """TTA's question-independent part: each query set's keys (MTP's windows, their score bias and time) and
+        their projections in every decoder layer's visual cross-attention and in the aggregation layer."""
         times = None
         if self.config.temporal_prior > 0:
             times = selected_times(self.config.temporal_prior_clocks, frame_mask, clip_ids, svr.selection.frame_index)
         key_sets = self.multiscale.key_sets(svr.scales, svr.features, svr.score_bias, times)
+        projected = [query_set.project_visual(keys.features) for query_set, keys in zip(self.query_sets, key_sets)]
+        return TTAKeys(key_sets=key_sets, projected=projected)
+
+    def aggregate(
+        self, keys: TTAKeys, svr: SVROutput, text_embeds: torch.Tensor | None, text_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        """The weights (as `forward`) from `prepare`'s keys and the question."""
+        text, text_key_mask = None, None
+        if self.text is not None:
+            text, text_key_mask = self.text(svr.features.shape[0], text_embeds, text_mask, svr.features.dtype)
         maps = [
-            query_set(keys.features, keys.mask, keys.bias, text, text_key_mask, keys.time)
-            for query_set, keys in zip(self.query_sets, key_sets)
+            query_set(key_set.features, key_set.mask, key_set.bias, text, text_key_mask, key_set.time, projected)
+            for query_set, key_set, projected in zip(self.query_sets, keys.key_sets, keys.projected)
         ]
         return self.multiscale.combine(svr.scales, maps)

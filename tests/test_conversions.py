@@ -1,0 +1,245 @@
+"""Conversions from the paper's backbones' original checkpoint layouts (linvt_hf.conversions, `linvt-hf convert`).
+
+Every fixture (tests/data/conversions/) was written by the ORIGINAL model code at toy sizes (make_fixtures.py there):
+OpenGVLab's InternVLChatModel (Qwen2 and InternLM2 LLMs), LLaVA-NeXT's LlavaQwenForCausalLM (Aquila-VL-2B's
+architecture) and Mipha's MiphaPhiForCausalLM / MiphaPhi15ForCausalLM, with the logits they computed; the converted
+transformers model, and the LinVT model `from_backbone` builds on it, must give those logits (<= 1e-4).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import (
+    InternVLForConditionalGeneration,
+    LlavaForConditionalGeneration,
+    LlavaOnevisionForConditionalGeneration,
+)
+
+import linvt_hf
+from linvt_hf.cli import main as cli_main
+from linvt_hf.conversions import (
+    ConversionError,
+    DestinationNotEmptyError,
+    UnrecognizedKeysError,
+    convert_checkpoint,
+)
+from linvt_hf.conversions.core import find_token_ids
+from linvt_hf.testing import make_tiny_linvt_processor, make_tiny_tokenizer, tiny_linvt_config
+
+FIXTURES = Path(__file__).resolve().parent / "data" / "conversions"
+
+
+def logits(model, **inputs) -> torch.Tensor:
+    with torch.no_grad():
+        return model(**inputs).logits
+
+
+# ------------------------------------------------------------------------------------------ InternVL2 (original code)
+@pytest.mark.parametrize("fixture", ["internvl2_qwen2", "internvl2_internlm2"])
+def test_internvl2_matches_the_original_code(fixture, tmp_path):
+    destination = tmp_path / "hf"
+    assert cli_main(["convert", "--from", "internvl2", str(FIXTURES / fixture), str(destination)]) == 0
+    expected = load_file(FIXTURES / fixture / "expected.safetensors")
+    model = InternVLForConditionalGeneration.from_pretrained(destination, dtype=torch.float32).eval()
+    image = logits(model, input_ids=expected["input_ids"], pixel_values=expected["pixel_values"])
+    text = logits(model, input_ids=expected["text_input_ids"])
+    assert (image - expected["logits"]).abs().max() <= 1e-4
+    assert (text - expected["text_logits"]).abs().max() <= 1e-4
+
+    # from_backbone: a LinVT-InternVL on the converted folder answers images and text as the original did, and
+    # takes videos (the fixture has the tiny test tokenizer's vocabulary, so its LinVT processor drives it).
+    linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(
+        destination, video_tokenizer_config=tiny_linvt_config(), dtype=torch.float32,
+        video_token_id=json.loads((FIXTURES / fixture / "added_tokens.json").read_text())["<video>"],
+    ).eval()
+    assert isinstance(linvt, linvt_hf.LinVTInternVLForConditionalGeneration)
+    assert (logits(linvt, input_ids=expected["input_ids"], pixel_values=expected["pixel_values"])
+            - expected["logits"]).abs().max() <= 1e-4
+    processor = make_tiny_linvt_processor("internvl", num_video_tokens=linvt.config.num_video_tokens)
+    video = np.random.default_rng(0).integers(0, 256, size=(6, 56, 56, 3), dtype=np.uint8)
+    conversation = [{"role": "user", "content": [{"type": "video", "video": video}, {"type": "text", "text": "what?"}]}]
+    inputs = processor.apply_chat_template(conversation, add_generation_prompt=True, tokenize=True, return_dict=True,
+                                           return_tensors="pt")
+    with torch.no_grad():
+        output = linvt.generate(**inputs, max_new_tokens=2, do_sample=False)
+    assert output.shape == (1, inputs["input_ids"].shape[1] + 2)
+
+
+def test_unrecognised_keys_are_named_and_nothing_is_written(tmp_path):
+    source = tmp_path / "original"
+    source.mkdir()
+    for name in ("config.json", "added_tokens.json"):
+        (source / name).write_bytes((FIXTURES / "internvl2_qwen2" / name).read_bytes())
+    weights = load_file(FIXTURES / "internvl2_qwen2" / "model.safetensors")
+    weights["vision_model.extra_adapter.weight"] = torch.zeros(2)
+    save_file(weights, source / "model.safetensors")
+    with pytest.raises(UnrecognizedKeysError, match="vision_model.extra_adapter.weight"):
+        convert_checkpoint("internvl2", source, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # A key that renames to nothing the transformers model has is refused too.
+    del weights["vision_model.extra_adapter.weight"]
+    weights["language_model.model.layers.0.extra.weight"] = torch.zeros(2)
+    save_file(weights, source / "model.safetensors")
+    with pytest.raises(ConversionError, match="model.language_model.layers.0.extra.weight"):
+        convert_checkpoint("internvl2", source, tmp_path / "out")
+
+
+def test_saved_rotary_frequencies_are_checked_not_copied(tmp_path):
+    """Older checkpoints saved rotary_emb.inv_freq; transformers recomputes it: equal ones are left out (noted),
+    others refused."""
+    source = tmp_path / "original"
+    source.mkdir()
+    for name in ("config.json", "added_tokens.json"):
+        (source / name).write_bytes((FIXTURES / "internvl2_qwen2" / name).read_bytes())
+    weights = load_file(FIXTURES / "internvl2_qwen2" / "model.safetensors")
+    key = "language_model.model.layers.0.self_attn.rotary_emb.inv_freq"
+    weights[key] = 1.0 / (10000.0 ** (torch.arange(0, 8, 2, dtype=torch.float32) / 8))  # head_dim 8, theta 1e4
+    save_file(weights, source / "model.safetensors")
+    report = convert_checkpoint("internvl2", source, tmp_path / "out")
+    assert any("inv_freq" in note for note in report.notes)
+    weights[key] = weights[key] * 2
+    save_file(weights, source / "model.safetensors")
+    with pytest.raises(ConversionError, match="rotary frequencies"):
+        convert_checkpoint("internvl2", source, tmp_path / "out2")
+
+
+def test_special_token_ids_are_read_from_tokenizer_files(tmp_path):
+    tokenizer = make_tiny_tokenizer("internvl")
+    tokenizer.save_pretrained(tmp_path)
+    ids = find_token_ids(tmp_path, ["<IMG_CONTEXT>", "<video>", "<no such token>"])
+    assert ids == {"<IMG_CONTEXT>": tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+                   "<video>": tokenizer.convert_tokens_to_ids("<video>"), "<no such token>": None}
+
+
+def test_cli_options_of_another_layout_are_refused(tmp_path, capsys):
+    source = str(FIXTURES / "internvl2_qwen2")
+    for option in (["--drop-lm-head-bias"], ["--video-token-id", "3"], ["--vision-config", "{}"]):
+        assert cli_main(["convert", "--from", "internvl2", source, str(tmp_path / "out"), *option]) == 2
+        assert "applies to --from" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_non_empty_destination_needs_overwrite(tmp_path, capsys):
+    destination = tmp_path / "out"
+    destination.mkdir()
+    (destination / "mine.txt").write_text("keep me")
+    with pytest.raises(DestinationNotEmptyError, match="not empty"):
+        convert_checkpoint("internvl2", FIXTURES / "internvl2_qwen2", destination)
+    assert cli_main(["convert", "--from", "internvl2", str(FIXTURES / "internvl2_qwen2"), str(destination)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (destination / "mine.txt").read_text() == "keep me"
+    convert_checkpoint("internvl2", FIXTURES / "internvl2_qwen2", destination, overwrite=True)
+    assert not (destination / "mine.txt").exists() and (destination / "config.json").is_file()
+    # The original's own folder (or one holding it) is never the output, even with overwrite.
+    source = tmp_path / "original"
+    source.mkdir()
+    for name in ("config.json", "added_tokens.json", "model.safetensors"):
+        (source / name).write_bytes((FIXTURES / "internvl2_qwen2" / name).read_bytes())
+    for output in (source, tmp_path):
+        with pytest.raises(DestinationNotEmptyError, match="holds the original"):
+            convert_checkpoint("internvl2", source, output, overwrite=True)
+    assert (source / "model.safetensors").is_file()
+
+
+def test_wrong_checkpoint_for_the_layout(tmp_path):
+    with pytest.raises(ConversionError, match="model_type 'internvl_chat'"):
+        convert_checkpoint("mipha", FIXTURES / "internvl2_qwen2", tmp_path / "out")
+    with pytest.raises(ConversionError, match="not an original InternVL2 checkpoint"):
+        convert_checkpoint("internvl2", FIXTURES / "mipha_phi2", tmp_path / "out")
+    with pytest.raises(ConversionError, match="'MiphaPhiForCausalLM' checkpoint"):
+        convert_checkpoint("llava_next_aquila", FIXTURES / "mipha_phi2", tmp_path / "out")
+    with pytest.raises(ValueError, match="unknown checkpoint layout"):
+        convert_checkpoint("blip3", FIXTURES / "internvl2_qwen2", tmp_path / "out")
+
+
+# ------------------------------------------------------------- Aquila-VL (LLaVA-NeXT) and Mipha (original code)
+TINY_SIGLIP = {"num_attention_heads": 2, "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-6}
+
+
+def test_aquila_llava_next_matches_the_original_code(tmp_path):
+    """LLaVA-NeXT's LlavaQwenForCausalLM on an anyres image (base + 1x2 tiles, unpadded, image_newline rows)."""
+    source = FIXTURES / "aquila_llava_next"
+    assert cli_main(["convert", "--from", "llava_next_aquila", str(source), str(tmp_path / "hf"),
+                     "--vision-config", json.dumps(TINY_SIGLIP)]) == 0
+    expected = load_file(source / "expected.safetensors")
+    model = LlavaOnevisionForConditionalGeneration.from_pretrained(tmp_path / "hf", dtype=torch.float32).eval()
+    n = int(expected["num_image_tokens"])  # the original's -200 becomes n image tokens
+    inputs = dict(input_ids=torch.tensor([[1, 2] + [60] * n + [4, 5, 6]]), pixel_values=expected["pixel_values"][None],
+                  image_sizes=expected["image_sizes"])
+    image = logits(model, **inputs)[:, expected["positions"]]
+    assert (image - expected["logits"]).abs().max() <= 1e-4
+    assert (logits(model, input_ids=expected["text_input_ids"]) - expected["text_logits"]).abs().max() <= 1e-4
+
+    linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(
+        tmp_path / "hf", video_tokenizer_config=tiny_linvt_config(), dtype=torch.float32
+    ).eval()
+    assert isinstance(linvt, linvt_hf.LinVTLlavaOnevisionForConditionalGeneration)
+    assert (logits(linvt, **inputs)[:, expected["positions"]] - expected["logits"]).abs().max() <= 1e-4
+
+
+def test_aquila_tower_settings_and_tied_heads(tmp_path):
+    source = tmp_path / "aquila"
+    source.mkdir()
+    (source / "added_tokens.json").write_bytes((FIXTURES / "aquila_llava_next" / "added_tokens.json").read_bytes())
+    config = json.loads((FIXTURES / "aquila_llava_next" / "config.json").read_text())
+    weights = load_file(FIXTURES / "aquila_llava_next" / "model.safetensors")
+    (source / "config.json").write_text(json.dumps({**config, "mm_vision_tower": "someone/other-siglip"}))
+    save_file(weights, source / "model.safetensors")
+    with pytest.raises(ConversionError, match="num_attention_heads"):  # the tower's config is not in the checkpoint
+        convert_checkpoint("llava_next_aquila", source, tmp_path / "out")
+    # A tied config (Aquila-VL-2B's Qwen2.5) with a saved head that is not the embedding is refused ...
+    (source / "config.json").write_text(json.dumps({**config, "tie_word_embeddings": True}))
+    with pytest.raises(ConversionError, match="lm_head.weight differs"):
+        convert_checkpoint("llava_next_aquila", source, tmp_path / "out", vision_config=TINY_SIGLIP)
+    # ... and converts when the head is the embedding, or absent.
+    weights["lm_head.weight"] = weights["model.embed_tokens.weight"].clone()
+    save_file(weights, source / "model.safetensors")
+    convert_checkpoint("llava_next_aquila", source, tmp_path / "out", vision_config=TINY_SIGLIP)
+    del weights["lm_head.weight"]
+    save_file(weights, source / "model.safetensors")
+    convert_checkpoint("llava_next_aquila", source, tmp_path / "out", vision_config=TINY_SIGLIP, overwrite=True)
+    model = LlavaOnevisionForConditionalGeneration.from_pretrained(tmp_path / "out", dtype=torch.float32)
+    assert torch.equal(model.lm_head.weight, weights["model.embed_tokens.weight"])
+
+
+@pytest.mark.parametrize("fixture", ["mipha_phi2", "mipha_phi1_5"])
+def test_mipha_matches_the_original_code_but_for_the_head_bias(fixture, tmp_path):
+    """Mipha-3B (Phi-2) and Mipha-1.6B (Phi-1.5, fused per-head query_key_value). transformers' LLaVA has no lm_head
+    bias: a non-zero one is refused, and with --drop-lm-head-bias every logit differs by exactly that bias."""
+    source = FIXTURES / fixture
+    with pytest.raises(ConversionError, match="lm_head.bias is non-zero"):
+        convert_checkpoint("mipha", source, tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()
+    assert cli_main(["convert", "--from", "mipha", str(source), str(tmp_path / "hf"), "--drop-lm-head-bias"]) == 0
+    expected = load_file(source / "expected.safetensors")
+    bias = load_file(source / "model.safetensors")["lm_head.bias"]
+    model = LlavaForConditionalGeneration.from_pretrained(tmp_path / "hf", dtype=torch.float32).eval()
+    n = int(expected["num_image_tokens"])
+    inputs = dict(input_ids=torch.tensor([[1, 2] + [60] * n + [4, 5, 6]]), pixel_values=expected["pixel_values"])
+    assert (logits(model, **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
+    assert (logits(model, input_ids=expected["text_input_ids"]) + bias - expected["text_logits"]).abs().max() <= 1e-4
+    if "llava" in linvt_hf.FAMILIES:  # the llava family (Mipha, LLaVA-1.5) on the converted folder
+        linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(  # Mipha's tokenizer has no <video>: an id
+            tmp_path / "hf", video_tokenizer_config=tiny_linvt_config(), video_token_id=61, dtype=torch.float32
+        ).eval()
+        assert (logits(linvt, **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
+
+
+def test_key_tables_map_every_original_key_once():
+    """The InternVL2 fixture's keys all map, and onto distinct keys (no two originals onto one)."""
+    from linvt_hf.conversions import internvl2
+    from linvt_hf.conversions.core import load_original, rename_keys
+
+    original = load_original(FIXTURES / "internvl2_internlm2")
+    config, _ = internvl2.internvl_config(original.config, 60)
+    renamed = rename_keys(original.state_dict, internvl2.vision_rules(config)
+                          + internvl2.internlm2_rules(config.text_config), "internvl2")
+    fused = [k for k in original.state_dict if re.search(r"\.(qkv|wqkv)\.", k)]
+    assert len(renamed) == len(original.state_dict) + 2 * len(fused)

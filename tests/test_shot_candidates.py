@@ -1,0 +1,134 @@
+"""The fast AutoShot path (`shot_detector="autoshot"`): AutoShot run only on the windows the cheap pass selects gives
+full AutoShot's probabilities there and its shots; frames are streamed through a bounded buffer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from linvt_hf.processing import shots as shots_module
+from linvt_hf.processing.autoshot import AutoShot, find_autoshot_weights
+from linvt_hf.processing.autoshot.network import DEFAULT_THRESHOLD, WINDOW_LENGTH, WINDOW_STRIDE
+from linvt_hf.processing.shot_candidates import RETAINED_FRAMES, WindowedAutoShot, candidate_scores
+from linvt_hf.processing.shots import detect_shots, shots_from_scores
+from video_factory import render_frame
+
+
+class PositionSensitiveStub(AutoShot):
+    """AutoShot's windowing with a cheap stand-in network whose logit depends on every pixel of a frame and on its
+    place in the window: a shifted, repeated or wrongly padded window changes the result."""
+
+    def __init__(self, bias: float = 0.0) -> None:
+        super().__init__()
+        self.bias = bias
+
+    def forward(self, frames: torch.Tensor, return_many_hot: bool = False) -> torch.Tensor:
+        weights = torch.arange(1, frames[0, 0].numel() + 1, dtype=torch.float64).reshape(frames.shape[2:])
+        per_frame = (frames.to(torch.float64) * weights).sum(dim=(2, 3, 4))
+        position = torch.arange(frames.shape[1], dtype=torch.float64)
+        return (torch.sin(per_frame * 1e-4 + position) * 3 + self.bias).float()
+
+
+class MirrorStub(AutoShot):
+    """Fires (logit +5) on frames whose top-left red value is one of `fire_on` (here: mirrored frames, which keep
+    their histogram), logit -5 elsewhere."""
+
+    def __init__(self, fire_on: list[int]) -> None:
+        super().__init__()
+        self.fire_on = torch.tensor(fire_on)
+
+    def forward(self, frames: torch.Tensor, return_many_hot: bool = False) -> torch.Tensor:
+        return torch.where(torch.isin(frames[:, :, 0, 0, 0].long(), self.fire_on), 5.0, -5.0)
+
+
+def chunks(frames: np.ndarray, size: int):
+    return (frames[start : start + size] for start in range(0, len(frames), size))
+
+
+def scenes(length: int, cuts: dict[int, int], seed: int = 0) -> np.ndarray:
+    """Noise frames uint8 [length, 27, 48, 3]: scene s (noise of values below 256 >> s: its own histogram) from each
+    cut frame on, scene 0 before the first cut."""
+    rng = np.random.default_rng(seed)
+    count = max(cuts.values(), default=0) + 1
+    images = rng.integers(0, 256, size=(count, 27, 48, 3), dtype=np.uint8) >> np.arange(count)[:, None, None, None]
+    starts = sorted(cuts)
+    ids = np.array([0] + [cuts[start] for start in starts])[np.searchsorted(starts, np.arange(length), side="right")]
+    return images[ids].astype(np.uint8)
+
+
+def test_scores_in_run_windows_are_full_autoshots_exactly_with_the_end_padding() -> None:
+    frames = scenes(237, {40: 1, 230: 2})  # a cut in the first and in the last (padded) window
+    model = PositionSensitiveStub().eval()
+    full = model.predict_transitions(frames, batch_size=1)
+    # A threshold the stand-in never reaches: no window runs for the neighbour rule, only for the cheap pass.
+    windowed = WindowedAutoShot(model, threshold=0.999).run(chunks(frames, 7))
+    assert windowed.windows_run[0] == 0 and windowed.windows_run[-1] == 4 and len(windowed.windows_run) < 5
+    np.testing.assert_array_equal(windowed.probabilities[windowed.scored], full[windowed.scored])
+    assert not windowed.probabilities[~windowed.scored].any()
+    np.testing.assert_array_equal(windowed.candidate_scores, candidate_scores(frames))
+
+
+def test_a_run_of_high_scores_at_a_window_edge_is_scored_next_door() -> None:
+    frames = scenes(300, {130: 1})  # the cheap pass sees the cut at 130 only: window 2
+    mirrored = list(range(95, 105)) + list(range(145, 155))  # mirrored frames: same histogram, AutoShot fires
+    frames[mirrored] = frames[mirrored][:, :, ::-1]
+    fire_on = [int(frames[95, 0, 0, 0]), int(frames[145, 0, 0, 0])]
+    assert not set(fire_on) & {int(frames[0, 0, 0, 0]), int(frames[130, 0, 0, 0])}
+    model = MirrorStub(fire_on).eval()
+    windowed = WindowedAutoShot(model, DEFAULT_THRESHOLD).run(chunks(frames, 16))
+    # Window 2's first and last centre frames fire: windows 1 and 3 run too, so both runs are scored whole.
+    assert windowed.windows_run == [1, 2, 3]
+    full = model.predict_transitions(frames)
+    assert shots_from_scores(windowed.probabilities, DEFAULT_THRESHOLD) == shots_from_scores(full, DEFAULT_THRESHOLD)
+    assert shots_from_scores(full, DEFAULT_THRESHOLD) == [(0, 100), (100, 150), (150, 300)]
+
+
+def test_frames_held_are_bounded_whatever_the_length() -> None:
+    frames = scenes(3000, {cut: (cut // 50 + 1) % 2 for cut in range(25, 3000, 50)})  # a cut in every window's centre
+    model = MirrorStub(fire_on=[]).eval()  # cheap; every window runs: each holds a cut
+    windowed = WindowedAutoShot(model, DEFAULT_THRESHOLD, cut_threshold=1e-6).run(chunks(frames, 64))
+    assert windowed.scored.all() and len(windowed.windows_run) == 60
+    assert windowed.max_frames_held <= RETAINED_FRAMES + WINDOW_LENGTH + 64
+
+
+@pytest.fixture
+def stub(monkeypatch: pytest.MonkeyPatch) -> AutoShot:
+    model = PositionSensitiveStub(bias=-5.0).eval()  # below the threshold: no window runs for the neighbour rule
+    monkeypatch.setattr(shots_module, "_autoshot_weights_or_warn", lambda weights: Path("stub"))
+    monkeypatch.setattr(shots_module, "_load_autoshot", lambda path, device: model)
+    return model
+
+
+def test_detector_names_full_and_fast(stub: AutoShot) -> None:
+    frames = scenes(180, {60: 1})
+    fast = detect_shots(frames, "autoshot", return_probabilities=True)
+    full = detect_shots(frames, "autoshot_full", return_probabilities=True)
+    assert fast.detector == "autoshot" and full.detector == "autoshot_full" and full.scored is None
+    assert 0 < fast.scored.sum() < len(frames)
+    np.testing.assert_allclose(fast.probabilities[fast.scored], full.probabilities[fast.scored], atol=1e-6)
+
+
+def dissolve_clip() -> tuple[np.ndarray, list[int]]:
+    """150 generated frames at 48x27: a cut at 30 and a 15-frame dissolve over frames 120-134 (window 1 is calm:
+    a moving square; no frame-number bar, whose flipping bits the cheap pass would take for motion)."""
+    no_bar = 16  # bits: too many for a 48-pixel-wide frame, so render_frame draws no bar
+    first = [render_frame(t, 0, 27, 48, no_bar) for t in range(30)]
+    second = [render_frame(t, 1, 27, 48, no_bar) for t in range(120)]
+    third = [render_frame(t, 2, 27, 48, no_bar) for t in range(30)]
+    alpha = (np.arange(15)[:, None, None, None] + 1) / 16
+    dissolve = ((1 - alpha) * np.stack(second[90:105]) + alpha * np.stack(third[:15])).astype(np.uint8)
+    return np.concatenate([first, second[:90], dissolve, third[15:]]), [30, 127]
+
+
+@pytest.mark.skipif(find_autoshot_weights() is None, reason="no AutoShot weights available")
+def test_fast_path_gives_full_autoshots_shots_on_a_cut_and_a_dissolve() -> None:
+    frames, _ = dissolve_clip()
+    full = detect_shots(frames, "autoshot_full", return_probabilities=True)
+    fast = detect_shots(frames, "autoshot", return_probabilities=True)
+    assert fast.shots == full.shots and len(full.shots) == 3  # the cut and the dissolve, found by both
+    assert not fast.scored[WINDOW_STRIDE : 2 * WINDOW_STRIDE].any()  # the calm window was skipped
+    np.testing.assert_allclose(fast.probabilities[fast.scored], full.probabilities[fast.scored], atol=1e-5)
+    assert (full.probabilities[~fast.scored] <= DEFAULT_THRESHOLD).all()
