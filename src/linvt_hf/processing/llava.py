@@ -12,25 +12,13 @@ one to set (`processor.chat_template = LLAVA_CHAT_TEMPLATE`).
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from tokenizers import AddedToken
 from transformers import LlavaProcessor, SiglipImageProcessorPil
 from transformers.processing_utils import ProcessorMixin
 
-from .processor import DEFAULT_NUM_VIDEO_TOKENS, ChatTurns, LinVTProcessorMixin
+from .processor import DEFAULT_NUM_VIDEO_TOKENS, ChatTurns, LinVTProcessorMixin, with_video_token
 from .video_processor import FrameLayout, LinVTVideoProcessor
-
-
-def with_video_token(tokenizer: Any, video_token: str) -> Any:
-    """`tokenizer` if it has `video_token`, else a copy of it with `video_token` added as a special token (the
-    tokenizer given is left as it is)."""
-    if video_token in tokenizer.get_vocab():
-        return tokenizer
-    tokenizer = copy.deepcopy(tokenizer)
-    tokenizer.add_tokens([AddedToken(video_token, special=True, normalized=False)], special_tokens=True)
-    return tokenizer
 
 
 def frames_at_crop_size(video_processor: LinVTVideoProcessor, image_processor: Any) -> LinVTVideoProcessor:

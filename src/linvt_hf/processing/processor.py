@@ -13,12 +13,14 @@ The family file says what is its own: the frame layout, the placeholder text, th
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from tokenizers import AddedToken
 from transformers import AutoConfig, AutoImageProcessor, AutoProcessor, AutoTokenizer
 from transformers.image_processing_base import BatchFeature
 from transformers.image_utils import make_flat_list_of_images
@@ -30,6 +32,17 @@ from .video_processor import VIDEO_OPTIONS, FrameLayout, LinVTVideoProcessor, ch
 
 DEFAULT_NUM_VIDEO_TOKENS = 112
 
+
+
+def with_video_token(tokenizer: Any, video_token: str) -> Any:
+    """`tokenizer` if it has `video_token` (or is None), else a copy of it with `video_token` added as a special
+    token (the tokenizer given is left as it is): for image-LLMs whose tokenizers have no video token (LLaVA,
+    SmolVLM); the model's `from_backbone` gives the video token the same id."""
+    if tokenizer is None or video_token in tokenizer.get_vocab():
+        return tokenizer
+    tokenizer = copy.deepcopy(tokenizer)
+    tokenizer.add_tokens([AddedToken(video_token, special=True, normalized=False)], special_tokens=True)
+    return tokenizer
 
 @dataclass(frozen=True)
 class ChatTurns:

@@ -10,28 +10,16 @@ the model's `from_backbone` reads the same way). transformers' SmolVLMProcessor 
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
-from tokenizers import AddedToken
 from transformers import SmolVLMImageProcessorPil, SmolVLMProcessor
 from transformers.image_utils import make_flat_list_of_images
 
-from .processor import DEFAULT_NUM_VIDEO_TOKENS, ChatTurns, LinVTProcessorMixin
+from .processor import DEFAULT_NUM_VIDEO_TOKENS, ChatTurns, LinVTProcessorMixin, with_video_token
 from .video_processor import FrameLayout, LinVTVideoProcessor
 
 SMOLVLM_VIDEO_TOKEN = "<video>"
-
-
-def with_video_token(tokenizer: Any, video_token: str) -> Any:
-    """`tokenizer` if it has `video_token` (or is None), else a copy of it with `video_token` added as a special
-    token (the tokenizer given is left as it is)."""
-    if tokenizer is None or video_token in tokenizer.get_vocab():
-        return tokenizer
-    tokenizer = copy.deepcopy(tokenizer)
-    tokenizer.add_tokens([AddedToken(video_token, special=True, normalized=False)], special_tokens=True)
-    return tokenizer
 
 
 class LinVTSmolVLMProcessor(LinVTProcessorMixin, SmolVLMProcessor):
