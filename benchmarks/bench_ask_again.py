@@ -35,6 +35,7 @@ from bench_native_vs_linvt import (
     BACKBONE_NAMES,
     IMAGE_LLM_CONFIGS,
     MODEL_SIZES,
+    apply_model_size,
     build,
     cast_pixels,
     linvt_inputs,
@@ -169,10 +170,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(**json.loads(args.child))))
         return 0
-    if args.model_size is not None:
-        args.families = [MODEL_SIZES[args.model_size]["family"]]
-        if not args.smoke:  # (smoke runs keep their tiny widths and depths)
-            args.llm_layers, args.vision_layers = MODEL_SIZES[args.model_size]["depth"]
+    apply_model_size(args)
     if args.smoke:
         args.frames, args.size, args.repeats = [4], 56, 1
         args.families = args.families if args.model_size else ["qwen2_vl"]

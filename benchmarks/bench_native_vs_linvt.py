@@ -149,6 +149,15 @@ def resolve_model_size(family: str, model_size: str | None) -> str:
     return model_size
 
 
+def apply_model_size(args: argparse.Namespace) -> None:
+    """`--model-size`: the released backbone's family and (outside smoke runs, which keep their tiny widths and
+    depths) its LLM and vision depths, set on `args`."""
+    if args.model_size is not None:
+        args.families = [MODEL_SIZES[args.model_size]["family"]]
+        if not args.smoke:
+            args.llm_layers, args.vision_layers = MODEL_SIZES[args.model_size]["depth"]
+
+
 def synchronize(device: str) -> None:
     """Wait for the device's queued work (CUDA), so that wall times cover it."""
     import torch
@@ -571,10 +580,7 @@ def main() -> int:
     if args.child:
         print(json.dumps(measure(**json.loads(args.child))))
         return 0
-    if args.model_size is not None:
-        args.families = [MODEL_SIZES[args.model_size]["family"]]
-        if not args.smoke:  # (smoke runs keep their tiny widths and depths)
-            args.llm_layers, args.vision_layers = MODEL_SIZES[args.model_size]["depth"]
+    apply_model_size(args)
     if args.smoke:
         args.frames, args.size, args.repeats = [4], 56, 1
     elif args.plot is None:
