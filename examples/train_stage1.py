@@ -51,6 +51,8 @@ def main() -> None:
     trainer.save_model(training_args.output_dir)
     if trainer.is_world_process_zero():
         processor.save_pretrained(training_args.output_dir)
+    # Every process ends its process group: left to interpreter exit, gloo's threads can abort it (SIGABRT).
+    trainer.accelerator.end_training()
 
 
 if __name__ == "__main__":

@@ -51,16 +51,17 @@ def main() -> None:
     resume = training_args.resume_from_checkpoint
     trainer.train(resume_from_checkpoint=True if resume == "true" else resume)
     trainer.save_model(training_args.output_dir)
-    if not trainer.is_world_process_zero():
-        return
-    processor.save_pretrained(training_args.output_dir)
-    if stage_args.merge_adapter and trainer.is_fsdp_enabled:
-        print("FSDP: skipping the merge (parameters are sharded); merge the saved adapter in one process")
-    elif stage_args.merge_adapter:
-        merged_dir = os.path.join(training_args.output_dir, "merged")
-        merge_stage2(trainer.accelerator.unwrap_model(trainer.model)).save_pretrained(merged_dir)
-        processor.save_pretrained(merged_dir)
-        print(f"merged model saved to {merged_dir}")
+    if trainer.is_world_process_zero():
+        processor.save_pretrained(training_args.output_dir)
+        if stage_args.merge_adapter and trainer.is_fsdp_enabled:
+            print("FSDP: skipping the merge (parameters are sharded); merge the saved adapter in one process")
+        elif stage_args.merge_adapter:
+            merged_dir = os.path.join(training_args.output_dir, "merged")
+            merge_stage2(trainer.accelerator.unwrap_model(trainer.model)).save_pretrained(merged_dir)
+            processor.save_pretrained(merged_dir)
+            print(f"merged model saved to {merged_dir}")
+    # Every process ends its process group: left to interpreter exit, gloo's threads can abort it (SIGABRT).
+    trainer.accelerator.end_training()
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ def main() -> None:
         }
         with open(options.out, "w") as handle:
             json.dump(result, handle)
+    trainer.accelerator.end_training()  # as the examples do: a process group left to exit can abort (gloo)
 
 
 if __name__ == "__main__":
