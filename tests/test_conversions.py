@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -210,26 +212,40 @@ def test_aquila_tower_settings_and_tied_heads(tmp_path):
 
 
 @pytest.mark.parametrize("fixture", ["mipha_phi2", "mipha_phi1_5"])
-def test_mipha_matches_the_original_code_but_for_the_head_bias(fixture, tmp_path):
-    """Mipha-3B (Phi-2) and Mipha-1.6B (Phi-1.5, fused per-head query_key_value). transformers' LLaVA has no lm_head
-    bias: a non-zero one is refused, and with --drop-lm-head-bias every logit differs by exactly that bias."""
+def test_mipha_matches_the_original_code_with_its_head_bias(fixture, tmp_path):
+    """Mipha-3B (Phi-2) and Mipha-1.6B (Phi-1.5, fused per-head query_key_value). The non-zero lm_head bias is kept
+    (lm_head_bias: true): LinVT-LLaVA's logits equal Mipha's; a plain LLaVA loads without it (differs by exactly the
+    bias, the key reported as unexpected); --drop-lm-head-bias writes a plain LLaVA folder."""
     source = FIXTURES / fixture
-    with pytest.raises(ConversionError, match="lm_head.bias is non-zero"):
-        convert_checkpoint("mipha", source, tmp_path / "hf")
-    assert not (tmp_path / "hf").exists()
-    assert cli_main(["convert", "--from", "mipha", str(source), str(tmp_path / "hf"), "--drop-lm-head-bias"]) == 0
+    report = convert_checkpoint("mipha", source, tmp_path / "hf")
+    assert any("lm_head.bias kept" in note for note in report.notes)
+    written = json.loads((tmp_path / "hf" / "config.json").read_text())
+    assert written["lm_head_bias"] is True and written["architectures"] == ["LlavaForConditionalGeneration"]
     expected = load_file(source / "expected.safetensors")
     bias = load_file(source / "model.safetensors")["lm_head.bias"]
-    model = LlavaForConditionalGeneration.from_pretrained(tmp_path / "hf", dtype=torch.float32).eval()
     n = int(expected["num_image_tokens"])
     inputs = dict(input_ids=torch.tensor([[1, 2] + [60] * n + [4, 5, 6]]), pixel_values=expected["pixel_values"])
-    assert (logits(model, **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
-    assert (logits(model, input_ids=expected["text_input_ids"]) + bias - expected["text_logits"]).abs().max() <= 1e-4
-    if "llava" in linvt_hf.FAMILIES:  # the llava family (Mipha, LLaVA-1.5) on the converted folder
+    model, info = LlavaForConditionalGeneration.from_pretrained(
+        tmp_path / "hf", dtype=torch.float32, output_loading_info=True
+    )
+    assert list(info["unexpected_keys"]) == ["lm_head.bias"]
+    assert (logits(model.eval(), **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
+    if "llava" in linvt_hf.FAMILIES:  # the llava family (Mipha, LLaVA-1.5) on the converted folder: the head's bias
         linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(  # Mipha's tokenizer has no <video>: an id
             tmp_path / "hf", video_tokenizer_config=tiny_linvt_config(), video_token_id=61, dtype=torch.float32
         ).eval()
-        assert (logits(linvt, **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
+        assert linvt.config.lm_head_bias and torch.equal(linvt.lm_head.bias, bias)
+        assert (logits(linvt, **inputs) - expected["logits"]).abs().max() <= 1e-4
+        assert (logits(linvt, input_ids=expected["text_input_ids"]) - expected["text_logits"]).abs().max() <= 1e-4
+
+    assert cli_main(["convert", "--from", "mipha", str(source), str(tmp_path / "plain"), "--drop-lm-head-bias"]) == 0
+    assert "lm_head_bias" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+    model, info = LlavaForConditionalGeneration.from_pretrained(
+        tmp_path / "plain", dtype=torch.float32, output_loading_info=True
+    )
+    assert not info["unexpected_keys"] and not info["missing_keys"]
+    assert (logits(model.eval(), **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
+    assert (logits(model, input_ids=expected["text_input_ids"]) + bias - expected["text_logits"]).abs().max() <= 1e-4
 
 
 def test_key_tables_map_every_original_key_once():
@@ -243,3 +259,15 @@ def test_key_tables_map_every_original_key_once():
                           + internvl2.internlm2_rules(config.text_config), "internvl2")
     fused = [k for k in original.state_dict if re.search(r"\.(qkv|wqkv)\.", k)]
     assert len(renamed) == len(original.state_dict) + 2 * len(fused)
+
+
+def test_the_docs_figures_script_runs(tmp_path):
+    """benchmarks/conversion_logit_diffs.py (docs/conversions.md's table) on one fixture: a row whose LinVT figures
+    are within the tests' tolerance."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "conversion_logit_diffs.py"
+    result = subprocess.run([sys.executable, str(script), "--fixture", "mipha_phi1_5"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| `mipha_phi1_5`"))
+    plain, linvt = (cell.split(" / ") for cell in row.strip("| ").split(" | ")[1:])
+    assert all(float(value) <= 1e-4 for value in linvt) and all(float(value) > 0.1 for value in plain)

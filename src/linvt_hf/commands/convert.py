@@ -33,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="llava_next_aquila: SigLIP fields the checkpoint lacks, as a JSON object, for a tower "
                         "other than google/siglip-so400m-patch14-384 (e.g. '{\"num_attention_heads\": 16}')")
     parser.add_argument("--drop-lm-head-bias", action="store_true",
-                        help="mipha: convert even though transformers' LLaVA cannot keep Phi's lm_head bias")
+                        help="mipha: write a plain LLaVA folder without Phi's lm_head bias (default: kept, with "
+                        "lm_head_bias: true, which LinVT-LLaVA reads and transformers' LLaVA cannot hold)")
     parser.set_defaults(func=run)
 
 

@@ -210,10 +210,12 @@ def build_and_save(
     destination: str | os.PathLike,
     overwrite: bool,
     report: ConversionReport,
+    architecture: str | None = None,
 ) -> ConversionReport:
     """Put `state_dict` into `model_class(config)` (every key it expects, nothing else, shapes checked), then write
     it with `save_pretrained` plus the original tokenizer files, into a temporary folder moved into place at the end
-    (a failed conversion leaves no half-written output)."""
+    (a failed conversion leaves no half-written output). `architecture`: the class name the config records, where
+    `model_class` only writes the weights of that transformers class (plus what it adds)."""
     destination = check_destination(destination, overwrite)
     source = original.path.resolve()
     if destination.resolve() == source or destination.resolve() in source.parents:
@@ -252,6 +254,9 @@ def build_and_save(
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}.converting-", dir=destination.parent))
     try:
         model.save_pretrained(staging)
+        if architecture is not None:
+            model.config.architectures = [architecture]
+            model.config.save_pretrained(staging)
         for name in TOKENIZER_FILES:
             if (original.path / name).is_file():
                 shutil.copy2(original.path / name, staging / name)

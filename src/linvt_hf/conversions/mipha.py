@@ -7,9 +7,12 @@ the projector `model.mm_projector.{0,2}` (mlp2x_gelu). Mipha-1.6B's Phi-1.5 (`Mi
 v per head (`self_attn.query_key_value`: rows [heads, 3, head_dim]). Mipha's CLIP / DINOv2 towers and its Gemma /
 Phi-3 LLMs are refused (not checked against the original code).
 
-transformers' `LlavaForConditionalGeneration` has no bias on `lm_head`: a non-zero `lm_head.bias` (Phi-2's is)
-cannot be carried over. The conversion refuses it unless `drop_lm_head_bias=True`, which drops it knowingly
-(every logit then differs from the original by that bias; greedy answers can change).
+transformers' `LlavaForConditionalGeneration` has no bias on `lm_head`, and Phi-2's is not zero. The conversion keeps
+it: the folder holds `lm_head.bias` and its config `lm_head_bias: true`, which LinVT's LLaVA family reads (its
+`from_backbone` gives the head that bias: logits equal to Mipha's). A plain `LlavaForConditionalGeneration` loads the
+folder without it (transformers reports `lm_head.bias` as an unexpected key). `drop_lm_head_bias=True` writes a plain
+LLaVA folder instead, without the bias (every logit then differs from the original by it; greedy answers can
+change). A zero bias is dropped with a note.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 from pathlib import Path
 
 import torch
+from torch import nn
 from transformers import LlavaConfig, LlavaForConditionalGeneration, PhiConfig
 
 from .core import (
@@ -54,8 +58,19 @@ def key_rules(text: PhiConfig):
         rule(layer + r"self_attn\.query_key_value\.(weight|bias)",
              *(new_layer + f"self_attn.{p}_proj.\\2" for p in "qkv"), split=split_per_head),
         rule(r"model\.((embed_tokens|layers|final_layernorm)\b.*)", r"model.language_model.\1"),
-        rule(r"lm_head\.weight", "lm_head.weight"),
+        rule(r"lm_head\.(weight|bias)", r"lm_head.\1"),
     ]
+
+
+class LlavaWithHeadBias(LlavaForConditionalGeneration):
+    """transformers' LLaVA with Phi's biased LM head, to write the converted folder (config `lm_head_bias: true`;
+    the folder names `LlavaForConditionalGeneration` as its architecture, as LinVT-LLaVA's `lm_head_bias` reads it)."""
+
+    def __init__(self, config: LlavaConfig) -> None:
+        super().__init__(config)
+        text = config.get_text_config(decoder=True)
+        self.lm_head = nn.Linear(text.hidden_size, text.vocab_size, bias=True)
+        self.post_init()
 
 
 def convert(
@@ -68,7 +83,8 @@ def convert(
     """Convert the Mipha checkpoint folder `source` into a `LlavaForConditionalGeneration` (SigLIP + Phi) folder.
 
     Mipha marks an image with the index -200, not a token: `image_token_id` defaults to the id of `<image>` in the
-    folder's tokenizer files.
+    folder's tokenizer files. A non-zero `lm_head.bias` is kept (config `lm_head_bias: true`, for LinVT-LLaVA)
+    unless `drop_lm_head_bias`.
     """
     original = load_original(source)
     values = original.config
@@ -96,13 +112,12 @@ def convert(
     state = dict(original.state_dict)
     notes = []
     bias = state.pop("lm_head.bias", None)
-    if bias is not None and bool(bias.abs().max() > 0):
-        if not drop_lm_head_bias:
-            raise ConversionError(
-                f"{LAYOUT}: lm_head.bias is non-zero (max |bias| {bias.abs().max().item():.4g}) and transformers' "
-                "LlavaForConditionalGeneration has no lm_head bias; pass drop_lm_head_bias=True "
-                "(--drop-lm-head-bias) to convert without it (every logit then differs by that bias)"
-            )
+    keep_bias = bias is not None and bool(bias.abs().max() > 0) and not drop_lm_head_bias
+    if keep_bias:
+        state["lm_head.bias"] = bias
+        notes.append(f"lm_head.bias kept (max |bias| {bias.abs().max().item():.4g}), config lm_head_bias: true: "
+                     "LinVT-LLaVA's from_backbone reads it; a plain LlavaForConditionalGeneration loads without it")
+    elif bias is not None and bool(bias.abs().max() > 0):
         notes.append(f"lm_head.bias dropped on request (max |bias| {bias.abs().max().item():.4g})")
     elif bias is not None:
         notes.append("lm_head.bias is all zeros: dropping it changes nothing")
@@ -123,6 +138,8 @@ def convert(
         multimodal_projector_bias=True,
         tie_word_embeddings=bool(values.get("tie_word_embeddings", False)),
     )
+    if keep_bias:
+        config.lm_head_bias = True
     dtype = torch_dtype_of(values)
     if dtype is not None:
         config.dtype = dtype
@@ -132,7 +149,9 @@ def convert(
     report = ConversionReport(LAYOUT, "llava", Path(destination), notes=notes, ignored_config_fields=ignored)
     report.notes.append(f"image_token_id={image_token_id}; SigLIP tower, vision_feature_layer "
                         f"{config.vision_feature_layer}")
-    return build_and_save(LlavaForConditionalGeneration, config, state_dict, original, destination, overwrite, report)
+    model_class = LlavaWithHeadBias if keep_bias else LlavaForConditionalGeneration
+    return build_and_save(model_class, config, state_dict, original, destination, overwrite, report,
+                          architecture="LlavaForConditionalGeneration")
 
 
 __all__ = ["LAYOUT", "convert"]
