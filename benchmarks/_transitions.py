@@ -146,10 +146,11 @@ def f1(tp: int, fp: int, fn: int) -> float:
 
 def write_long_video(
     path: Path, minutes: float, rng: np.random.Generator, real_hd: list[np.ndarray], fps: int = 30,
-    shot_seconds: tuple[float, float] = (10.0, 50.0),
+    shot_seconds: tuple[float, float] = (10.0, 50.0), preset: str = "ultrafast",
 ) -> list[tuple[int, int]]:
     """Encode a `minutes`-long video of real scenes (`real_hd` frames at the output size) joined by cuts, dissolves
-    and fades every `shot_seconds` (uniform); returns the transition spans."""
+    and fades every `shot_seconds` (uniform), with x264 `preset` ("ultrafast": no B-frames, no loop filter;
+    "medium", x264's default: both); returns the transition spans."""
     import av
 
     height, width = real_hd[0].shape[1:3]
@@ -167,7 +168,7 @@ def write_long_video(
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        stream.options = {"preset": "ultrafast"}
+        stream.options = {"preset": preset}
         written = 0
 
         def emit(image: np.ndarray) -> None:
