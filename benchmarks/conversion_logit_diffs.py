@@ -28,6 +28,7 @@ CONVERSIONS = {  # fixture: (layout, convert_checkpoint options)
     "aquila_llava_next": ("llava_next_aquila", {"vision_config": TINY_SIGLIP}),
     "mipha_phi2": ("mipha", {}),
     "mipha_phi1_5": ("mipha", {}),
+    "xgenmm_phi3": ("xgenmm", {}),
 }
 
 

@@ -2,7 +2,8 @@
 
 Every fixture (tests/data/conversions/) was written by the ORIGINAL model code at toy sizes (make_fixtures.py there):
 OpenGVLab's InternVLChatModel (Qwen2 and InternLM2 LLMs), LLaVA-NeXT's LlavaQwenForCausalLM (Aquila-VL-2B's
-architecture) and Mipha's MiphaPhiForCausalLM / MiphaPhi15ForCausalLM, with the logits they computed; the converted
+architecture), Mipha's MiphaPhiForCausalLM / MiphaPhi15ForCausalLM and xGen-MM's XGenMMPerceiver (LAVIS), with the
+logits they computed; the converted
 transformers model, and the LinVT model `from_backbone` builds on it, must give those logits (<= 1e-4).
 """
 
@@ -246,6 +247,91 @@ def test_mipha_matches_the_original_code_with_its_head_bias(fixture, tmp_path):
     assert not info["unexpected_keys"] and not info["missing_keys"]
     assert (logits(model.eval(), **inputs) + bias - expected["logits"]).abs().max() <= 1e-4
     assert (logits(model, input_ids=expected["text_input_ids"]) + bias - expected["text_logits"]).abs().max() <= 1e-4
+
+
+# ---------------------------------------------------------------- xGen-MM / BLIP-3 (LAVIS xgen-mm, original code)
+def test_xgenmm_matches_the_original_code(tmp_path):
+    """xGen-MM's `vlm.*` checkpoint (LAVIS's XGenMMPerceiver: SigLIP, Perceiver resampler, Phi-3 with decoupled added
+    token rows and a biased head) -> linvt-hf's port; it and LinVT-xGen-MM on it give the original's logits."""
+    source = FIXTURES / "xgenmm_phi3"
+    assert cli_main(["convert", "--from", "xgenmm", str(source), str(tmp_path / "hf")]) == 0
+    expected = load_file(source / "expected.safetensors")
+    n, image_id = int(expected["num_image_tokens"]), 60
+    ids = expected["input_ids"][0].tolist()
+    at = ids.index(image_id)  # the original widens its one <image> to n tokens; the port's prompts hold n of them
+    input_ids = torch.tensor([ids[:at] + [image_id] * n + ids[at + 1 :]])
+    inputs = dict(input_ids=input_ids, pixel_values=expected["pixel_values"])
+    model = linvt_hf.XGenMMForConditionalGeneration.from_pretrained(tmp_path / "hf", dtype=torch.float32).eval()
+    assert model.config.image_token_id == image_id and model.config.get_text_config().vocab_size == 63
+    assert (logits(model, **inputs) - expected["logits"]).abs().max() <= 1e-4
+    assert (logits(model, input_ids=expected["text_input_ids"]) - expected["text_logits"]).abs().max() <= 1e-4
+    linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(  # no <video> row: <image placeholder>'s id serves
+        tmp_path / "hf", video_tokenizer_config=tiny_linvt_config(), video_token_id=61, dtype=torch.float32
+    ).eval()
+    assert type(linvt) is linvt_hf.LinVTXGenMMForConditionalGeneration
+    assert (logits(linvt, **inputs) - expected["logits"]).abs().max() <= 1e-4
+    assert (logits(linvt, input_ids=expected["text_input_ids"]) - expected["text_logits"]).abs().max() <= 1e-4
+
+
+def test_xgenmm_with_tokenizer_files_gets_a_processor_and_runs_videos(tmp_path):
+    """With tokenizer files (Phi-3's, without xGen-MM's added tokens: 60 here, the fixture's initial_tokenizer_len),
+    the converted folder holds XGenMMProcessor with those tokens at their rows' ids; LinVT's processor adds <video>
+    (id 63, past the exact vocabulary): the model resized to its tokenizer answers a video."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    source = tmp_path / "xgenmm"
+    source.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (source / name).write_bytes((FIXTURES / "xgenmm_phi3" / name).read_bytes())
+    words = ["<unk>", "<s>", "</s>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "what", "is", "it"]
+    vocab = {word: i for i, word in enumerate(words + [f"w{i}" for i in range(60 - len(words))])}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, unk_token="<unk>", bos_token="<s>", eos_token="</s>")
+    tokenizer.add_special_tokens({"extra_special_tokens": words[3:7]})
+    assert len(tokenizer) == 60
+    tokenizer.save_pretrained(source)
+    report = convert_checkpoint("xgenmm", source, tmp_path / "hf")
+    assert any("processor written" in note for note in report.notes)
+    processor = linvt_hf.LinVTProcessor.from_backbone(tmp_path / "hf", num_video_tokens=8)
+    assert type(processor) is linvt_hf.LinVTXGenMMProcessor and processor.num_vision_tokens == 6
+    ids = {t: processor.tokenizer.convert_tokens_to_ids(t) for t in ("<image>", "<|endofchunk|>", "<video>")}
+    assert ids == {"<image>": 60, "<|endofchunk|>": 62, "<video>": 63}
+    model = linvt_hf.XGenMMForConditionalGeneration.from_pretrained(tmp_path / "hf", dtype=torch.float32)
+    model.resize_token_embeddings(len(processor.tokenizer))
+    linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(model, video_tokenizer_config=tiny_linvt_config())
+    linvt.eval()
+    assert linvt.config.video_token_id == 63
+    video = np.random.default_rng(0).integers(0, 256, size=(4, 40, 40, 3), dtype=np.uint8)
+    inputs = processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "video", "video": video}, {"type": "text", "text": "what is it"}]}],
+        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+    )
+    assert int((inputs["input_ids"] == 63).sum()) == 8 and tuple(inputs["pixel_values_videos"].shape[1:]) == (3, 28, 28)
+    assert linvt.generate(**inputs, max_new_tokens=3, do_sample=False).shape[1] == inputs["input_ids"].shape[1] + 3
+
+
+def test_xgenmm_refuses_what_it_does_not_know(tmp_path):
+    source = tmp_path / "xgenmm"
+    source.mkdir()
+    config = json.loads((FIXTURES / "xgenmm_phi3" / "config.json").read_text())
+    weights = load_file(FIXTURES / "xgenmm_phi3" / "model.safetensors")
+
+    def write(config_values: dict, tensors: dict) -> None:
+        (source / "config.json").write_text(json.dumps(config_values))
+        save_file(tensors, source / "model.safetensors")
+
+    write({**config, "vision_encoder_config": {"model_name": "google/siglip-base-patch16-224"}}, weights)
+    with pytest.raises(ConversionError, match="is not one of .* pass vision_config="):
+        convert_checkpoint("xgenmm", source, tmp_path / "out")
+    convert_checkpoint("xgenmm", source, tmp_path / "out", vision_config={"num_attention_heads": 16})
+    write(config, {**weights, "vlm.vision_tokenizer.frame_embs": torch.zeros(2, 32)})  # frame embeddings: never built
+    with pytest.raises(UnrecognizedKeysError, match="vlm.vision_tokenizer.frame_embs"):
+        convert_checkpoint("xgenmm", source, tmp_path / "out2")
+    write(config, {**weights, "vlm.vision_tokenizer.layers.0.0.to_q.weight": torch.zeros(64, 32)})
+    with pytest.raises(ConversionError, match="attention width vs 16 heads x 96: 64 != 1536"):
+        convert_checkpoint("xgenmm", source, tmp_path / "out2")
 
 
 def test_key_tables_map_every_original_key_once():

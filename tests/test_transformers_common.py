@@ -170,7 +170,21 @@ def mirrored_auto_mappings(family: str) -> dict[str, dict[str, str]]:
             upstream = table.get(family)
             if isinstance(upstream, str) and upstream in ours:
                 tables[name] = {linvt_type: ours[upstream]}
+    if family not in auto.MODEL_MAPPING_NAMES:  # linvt-hf's own port (xGen-MM): the tables LLaVA's classes are in
+        base, head = registered.model_class.__name__, registered.for_generation_class.__name__
+        for name in OWN_PORT_HEAD_TABLES:
+            if isinstance(getattr(auto, name, None), dict):
+                tables[name] = {linvt_type: head}
+        tables["MODEL_MAPPING_NAMES"] = {linvt_type: base}
     return tables
+
+
+# The Auto tables listing an image-LLM's model with head (LLaVA's), for an image-LLM transformers does not have.
+OWN_PORT_HEAD_TABLES = (
+    "MODEL_FOR_PRETRAINING_MAPPING_NAMES",
+    "MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES",
+    "MODEL_FOR_MULTIMODAL_LM_MAPPING_NAMES",
+)
 
 
 class LinVTCommonTests(ModelTesterMixin):
@@ -308,6 +322,8 @@ LinVTSmolvlmModelTest = family_test_class("smolvlm")
 LinVTInternvlModelTest = family_test_class("internvl")
 LinVTLlavaOnevisionModelTest = family_test_class("llava_onevision")
 LinVTLlavaModelTest = family_test_class("llava")
+LinVTMolmo2ModelTest = family_test_class("molmo2")
+LinVTXgenmmModelTest = family_test_class("xgenmm")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))

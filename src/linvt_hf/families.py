@@ -3,19 +3,25 @@
 
 from __future__ import annotations
 
+from transformers import AutoProcessor
+
 from .family import LinVTFamily, register_family, register_legacy_video_tokenizer_renamings
 from .modeling import internvl as internvl_modeling
 from .modeling import llava as llava_modeling
 from .modeling import llava_onevision as llava_onevision_modeling
+from .modeling import molmo2 as molmo2_modeling
 from .modeling import qwen2_vl as qwen2_vl_modeling
 from .modeling import qwen3_vl as qwen3_vl_modeling
 from .modeling import smolvlm as smolvlm_modeling
+from .modeling import xgenmm as xgenmm_modeling
 from .processing import internvl as internvl_processing
 from .processing import llava as llava_processing
 from .processing import llava_onevision as llava_onevision_processing
+from .processing import molmo2 as molmo2_processing
 from .processing import qwen2_vl as qwen2_vl_processing
 from .processing import qwen3_vl as qwen3_vl_processing
 from .processing import smolvlm as smolvlm_processing
+from .processing import xgenmm as xgenmm_processing
 
 
 def register_families() -> None:
@@ -119,6 +125,36 @@ def register_families() -> None:
             tiny_image_llm_config=llava_modeling.tiny_image_llm_config,
             tiny_processor_parts=llava_processing.tiny_processor_parts,
             checkpoint_conversions=llava_modeling.CHECKPOINT_CONVERSIONS,
+        )
+    )
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="molmo2",
+            config_class=molmo2_modeling.LinVTMolmo2Config,
+            model_class=molmo2_modeling.LinVTMolmo2Model,
+            for_generation_class=molmo2_modeling.LinVTMolmo2ForConditionalGeneration,
+            processor_class=molmo2_processing.LinVTMolmo2Processor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.multi_modal_projector"),
+            tiny_image_llm_config=molmo2_modeling.tiny_image_llm_config,
+            tiny_processor_parts=molmo2_processing.tiny_processor_parts,
+            checkpoint_conversions=molmo2_modeling.checkpoint_conversions(),
+            image_processor_class=molmo2_processing.LinVTMolmo2ImageProcessor,
+        )
+    )
+    # xGen-MM (BLIP-3) is linvt-hf's own port (transformers has none): its processor joins the Auto classes here.
+    AutoProcessor.register(xgenmm_modeling.XGenMMConfig, xgenmm_processing.XGenMMProcessor, exist_ok=True)
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="xgenmm",
+            config_class=xgenmm_modeling.LinVTXGenMMConfig,
+            model_class=xgenmm_modeling.LinVTXGenMMModel,
+            for_generation_class=xgenmm_modeling.LinVTXGenMMForConditionalGeneration,
+            processor_class=xgenmm_processing.LinVTXGenMMProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.perceiver_resampler"),
+            tiny_image_llm_config=xgenmm_modeling.tiny_image_llm_config,
+            tiny_processor_parts=xgenmm_processing.tiny_processor_parts,
         )
     )
 

@@ -15,7 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from transformers import AutoConfig, AutoModel, AutoModelForImageTextToText, AutoProcessor, PreTrainedModel
+from transformers import (
+    AutoConfig,
+    AutoImageProcessor,
+    AutoModel,
+    AutoModelForImageTextToText,
+    AutoProcessor,
+    PreTrainedModel,
+)
 from transformers.conversion_mapping import register_checkpoint_conversion_mapping
 
 from .modeling.auto import register_linvt_class
@@ -48,6 +55,9 @@ class LinVTFamily:
         checkpoint_conversions (`dict[str, list]`): per LinVT class name, the renames from the image-LLM's original
             checkpoint layout (what the Hub holds) to its module layout.
         legacy_renames (`dict[str, str]`): regex -> replacement from linvt-hf 0.1's weight names of the image-LLM.
+        image_processor_class (`type`, *optional*): the family's own image processor, for an image-LLM whose
+            transformers image processor needs torchvision (Molmo2's); `AutoImageProcessor` loads it from a saved
+            LinVT processor.
     """
 
     image_llm_model_type: str
@@ -61,6 +71,7 @@ class LinVTFamily:
     tiny_processor_parts: Callable[[], dict[str, Any]]
     checkpoint_conversions: dict[str, list] = field(default_factory=dict)
     legacy_renames: dict[str, str] = field(default_factory=dict)
+    image_processor_class: type | None = None
 
 
 FAMILIES: dict[str, LinVTFamily] = {}
@@ -78,6 +89,12 @@ def register_family(family: LinVTFamily) -> None:
         video_processor_classes={backend: LinVTVideoProcessor for backend in VIDEO_PROCESSOR_BACKENDS},
         exist_ok=True,
     )
+    if family.image_processor_class is not None:
+        AutoImageProcessor.register(
+            config_class,
+            image_processor_classes={backend: family.image_processor_class for backend in VIDEO_PROCESSOR_BACKENDS},
+            exist_ok=True,
+        )
     for class_name, conversions in family.checkpoint_conversions.items():
         register_checkpoint_conversion_mapping(class_name, conversions, overwrite=True)
     register_legacy_renamings(family.legacy_renames)

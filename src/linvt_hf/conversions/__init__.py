@@ -6,6 +6,8 @@ from which a LinVT model is built with `from_backbone` (docs/conversions.md).
 - `llava_next_aquila`: LLaVA-NeXT's `LlavaQwenForCausalLM` (Aquila-VL-2B, LLaVA-OneVision)
   -> `LlavaOnevisionForConditionalGeneration`
 - `mipha`: Mipha's `MiphaPhiForCausalLM` (LLaVA-Phi code; SigLIP + Phi-2 or Phi-1.5) -> `LlavaForConditionalGeneration`
+- `xgenmm`: xGen-MM (BLIP-3)'s remote-code `XGenMMModelForConditionalGeneration` (SigLIP + Perceiver + Phi-3)
+  -> linvt-hf's own `XGenMMForConditionalGeneration`
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import internvl2, llava_next_aquila, mipha
+from . import internvl2, llava_next_aquila, mipha, xgenmm
 from .core import ConversionError, ConversionReport, DestinationNotEmptyError, UnrecognizedKeysError
 
 CONVERSIONS: dict[str, Callable[..., ConversionReport]] = {
     internvl2.LAYOUT: internvl2.convert,
     llava_next_aquila.LAYOUT: llava_next_aquila.convert,
     mipha.LAYOUT: mipha.convert,
+    xgenmm.LAYOUT: xgenmm.convert,
 }
 
 

@@ -27,9 +27,18 @@ from .qwen2_vl import (
     LinVTQwen2VLForConditionalGeneration,
     LinVTQwen2VLModel,
 )
+from .molmo2 import LinVTMolmo2Config, LinVTMolmo2ForConditionalGeneration, LinVTMolmo2Model
 from .qwen3_vl import LinVTQwen3VLConfig, LinVTQwen3VLForConditionalGeneration, LinVTQwen3VLModel
 from .smolvlm import LinVTSmolVLMConfig, LinVTSmolVLMForConditionalGeneration, LinVTSmolVLMModel
 from .video_context import LinVTVideoContext
+from .xgenmm import (
+    LinVTXGenMMConfig,
+    LinVTXGenMMForConditionalGeneration,
+    LinVTXGenMMModel,
+    XGenMMConfig,
+    XGenMMForConditionalGeneration,
+    XGenMMModel,
+)
 from .video_tokenizer import (
     AverageVideoTokenizer,
     LinearVideoTokenizer,
@@ -68,16 +77,25 @@ __all__ = [
     "LinVTQwen3VLConfig",
     "LinVTQwen3VLForConditionalGeneration",
     "LinVTQwen3VLModel",
+    "LinVTMolmo2Config",
+    "LinVTMolmo2ForConditionalGeneration",
+    "LinVTMolmo2Model",
     "LinVTSmolVLMConfig",
     "LinVTSmolVLMForConditionalGeneration",
     "LinVTSmolVLMModel",
     "LinVTVideoContext",
     "LinVTVideoFeatures",
+    "LinVTXGenMMConfig",
+    "LinVTXGenMMForConditionalGeneration",
+    "LinVTXGenMMModel",
     "LinearVideoTokenizer",
     "LinearVideoTokenizerOutput",
     "LlamaVidVideoTokenizer",
     "VideoTokenizer",
     "VideoTokenizerContext",
+    "XGenMMConfig",
+    "XGenMMForConditionalGeneration",
+    "XGenMMModel",
     "build_video_tokenizer",
     "linvt_class_for",
     "register_video_tokenizer",

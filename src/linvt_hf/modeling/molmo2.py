@@ -22,13 +22,13 @@ of its own, the id of `<|video|>`. Molmo2's Hub checkpoints are in their origina
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import torch
 from huggingface_hub.dataclasses import strict
 from transformers import Molmo2Config, Molmo2ForConditionalGeneration, Molmo2Model
 from transformers.conversion_mapping import get_checkpoint_conversion_mapping
+from transformers.core_model_loading import WeightRenaming
 from transformers.models.molmo2.image_processing_molmo2 import arange_for_pooling, batch_pixels_to_patches
 
 from .configuration_family import LinVTImageLLMConfig
@@ -37,6 +37,7 @@ from .modeling_linvt import LinVTForConditionalGeneration, LinVTModel
 
 MOLMO2_VIDEO_TOKEN = "<|video|>"
 TINY_VIDEO_TOKEN_KEY = "linvt_video_token_id"
+VIT_BLOCK = r"(vision_backbone\.image_vit\.transformer\.resblocks\.\d+)"  # a ViT block, in Molmo2's original layout
 
 
 @strict
@@ -71,7 +72,9 @@ class LinVTMolmo2Config(LinVTImageLLMConfig, Molmo2Config):
             self.frame_pooling_size = [2, 2]
         pooling = list(self.frame_pooling_size)
         if len(pooling) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pooling):
-            raise ValueError(f"LinVT-Molmo2: frame_pooling_size must be two positive ints, got {self.frame_pooling_size!r}")
+            raise ValueError(
+                f"LinVT-Molmo2: frame_pooling_size must be two positive ints, got {self.frame_pooling_size!r}"
+            )
         self.frame_pooling_size = pooling
         if self.video_token_id is None:
             return
@@ -163,12 +166,21 @@ class LinVTMolmo2ForConditionalGeneration(
         return super().linvt_config_fields() | {"frame_pooling_size"}
 
 
-def checkpoint_conversions() -> dict[str, list]:
-    """Molmo2's original checkpoint layout (what the Hub's allenai/Molmo2-* hold) to the module layout: transformers'
-    own renames for the `molmo2` model type, for the LinVT model with head (the text model's own renames are
-    registered by its class, `Molmo2TextModel`, and apply inside LinVT's model as they are). None of them touches
-    LinVT's `model.video_tokenizer.*`."""
-    return {"LinVTMolmo2ForConditionalGeneration": copy.deepcopy(get_checkpoint_conversion_mapping("molmo2"))}
+def checkpoint_conversions() -> dict[str, list[WeightRenaming]]:
+    """Molmo2's original checkpoint layout (what the Hub's allenai/Molmo2-* hold, and what transformers writes) to the
+    module layout, for LinVT's model type (so that both LinVT classes load it, as Molmo2's two do): transformers' own
+    renames for `molmo2`, those of the ViT blocks' weights (`.attention.wq` -> `.self_attn.q_proj`, `.feed_forward.w1`
+    -> `.mlp.fc1`, ...) held to the original layout's ViT blocks and applied first: unanchored, they would also rename
+    the video tokenizer's `self_attn.*` / `mlp.fc*` weights when saving. The text model's renames are registered by
+    its class (`Molmo2TextModel`) and apply inside LinVT's model as they are."""
+    block_renames, renames = [], []
+    for rename in get_checkpoint_conversion_mapping("molmo2"):
+        (source,), (target,) = rename.source_patterns, rename.target_patterns
+        if source.startswith("\\."):  # a ViT block's own weight names
+            block_renames.append(WeightRenaming(source_patterns=VIT_BLOCK + source, target_patterns="\\1" + target))
+        else:
+            renames.append(rename)
+    return {LinVTMolmo2Config.model_type: block_renames + renames}
 
 
 def tiny_image_llm_config(processor: Any, text_config: dict[str, Any]) -> dict[str, Any]:
@@ -181,8 +193,7 @@ def tiny_image_llm_config(processor: Any, text_config: dict[str, Any]) -> dict[s
                   num_key_value_heads=2, head_dim=16, image_size=[28, 28], patch_size=14)
     adapter = dict(vision_feature_layer=[-1], hidden_size=32, num_attention_heads=2, num_key_value_heads=2,
                    head_dim=16, intermediate_size=64, text_hidden_size=text_config["hidden_size"])
-    text = {key: value for key, value in text_config.items() if key not in ("bos_token_id", "eos_token_id", "pad_token_id")}
-    text.update(head_dim=16, additional_vocab_size=0)
+    text = {**text_config, "head_dim": 16, "additional_vocab_size": 0}
     return dict(
         vision_config=vision,
         adapter_config=adapter,

@@ -9,6 +9,7 @@ from .errors import VideoDecodeError
 from .internvl import LinVTInternVLProcessor
 from .llava import LLAVA_CHAT_TEMPLATE, LinVTLlavaProcessor
 from .llava_onevision import LinVTLlavaOnevisionProcessor
+from .molmo2 import LinVTMolmo2ImageProcessor, LinVTMolmo2Processor
 from .processor import LinVTProcessor, LinVTProcessorMixin
 from .qwen2_vl import LinVTQwen2_5_VLProcessor, LinVTQwen2VLProcessor
 from .qwen3_vl import LinVTQwen3VLProcessor
@@ -18,6 +19,7 @@ from .shots import ShotDetection, ShotDetector, detect_shots, shot_ids
 from .smolvlm import LinVTSmolVLMProcessor
 from .video_io import DecodedVideo, VideoMetadata, load_video, probe_video, stream_video
 from .video_processor import LinVTVideoOptions, LinVTVideoProcessor
+from .xgenmm import XGENMM_CHAT_TEMPLATE, LinVTXGenMMProcessor, XGenMMProcessor
 
 __all__ = [
     "LLAVA_CHAT_TEMPLATE",
@@ -31,15 +33,20 @@ __all__ = [
     "LinVTQwen2VLProcessor",
     "LinVTQwen2_5_VLProcessor",
     "LinVTQwen3VLProcessor",
+    "LinVTMolmo2ImageProcessor",
+    "LinVTMolmo2Processor",
     "LinVTSmolVLMProcessor",
     "LinVTVideoOptions",
     "LinVTVideoProcessor",
+    "LinVTXGenMMProcessor",
     "ShotCache",
     "ShotDetection",
     "ShotDetector",
     "UntrustedWeightsError",
     "VideoDecodeError",
     "VideoMetadata",
+    "XGENMM_CHAT_TEMPLATE",
+    "XGenMMProcessor",
     "clear_shot_cache",
     "detect_shots",
     "find_autoshot_weights",

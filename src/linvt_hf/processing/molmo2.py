@@ -15,7 +15,6 @@ where torchvision is not installed; everything else (crop tiling, patches, pooli
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -52,7 +51,9 @@ class LinVTMolmo2ImageProcessor(Molmo2ImageProcessor):
         """
         resample = PILImageResampling.BILINEAR if resample is None else PILImageResampling(resample)
         if resample not in INTERPOLATION_MODES:
-            raise ValueError(f"LinVTMolmo2ImageProcessor: resample {resample!r} is not one of {sorted(INTERPOLATION_MODES)}")
+            raise ValueError(
+                f"LinVTMolmo2ImageProcessor: resample {resample!r} is not one of {sorted(INTERPOLATION_MODES)}"
+            )
         if not (size.height and size.width):
             raise ValueError(f"LinVTMolmo2ImageProcessor: size must give height and width, got {size}")
         mode = INTERPOLATION_MODES[resample]
@@ -106,8 +107,8 @@ class LinVTMolmo2Processor(LinVTProcessorMixin, Molmo2Processor):
     def __init__(
         self,
         image_processor: Any = None,
-        tokenizer: Any = None,
         video_processor: LinVTVideoProcessor | None = None,
+        tokenizer: Any = None,
         chat_template: str | None = None,
         image_use_col_tokens: bool | None = True,
         use_single_crop_col_tokens: bool | None = None,
@@ -118,8 +119,8 @@ class LinVTMolmo2Processor(LinVTProcessorMixin, Molmo2Processor):
         video_tokens_per_frame: int | None = None,
         **kwargs: Any,
     ) -> None:
-        # The image-LLM processor's own arguments are listed above so that `save_pretrained` keeps them. Molmo2's
-        # `__init__` takes the sub-processors in another order than `LinVTProcessorMixin.__init__` passes them.
+        # The image-LLM processor's own arguments are listed above so that `save_pretrained` keeps them; the
+        # sub-processors in Molmo2's order (transformers maps positional arguments by this signature).
         video_processor = self.linvt_init(image_processor, video_processor, num_video_tokens, video_tokens_per_frame)
         Molmo2Processor.__init__(
             self,
@@ -136,18 +137,10 @@ class LinVTMolmo2Processor(LinVTProcessorMixin, Molmo2Processor):
         )
 
     @classmethod
-    def from_backbone(cls, backbone: str | os.PathLike | Any, *args: Any, **kwargs: Any) -> LinVTMolmo2Processor:
-        """`LinVTProcessorMixin.from_backbone`; a checkpoint's image processor is read as `LinVTMolmo2ImageProcessor`
-        (Molmo2's own needs torchvision)."""
-        if isinstance(backbone, (str, os.PathLike)):
-            from transformers import AutoImageProcessor
-            from unittest import mock
-
-            hub = {k: v for k, v in kwargs.items() if k in ("cache_dir", "revision", "token", "local_files_only")}
-            image_processor = LinVTMolmo2ImageProcessor.from_pretrained(os.fspath(backbone), **hub)
-            with mock.patch.object(AutoImageProcessor, "from_pretrained", return_value=image_processor):
-                return super().from_backbone(backbone, *args, **kwargs)
-        return super().from_backbone(backbone, *args, **kwargs)
+    def backbone_image_processor_class(cls) -> type[LinVTMolmo2ImageProcessor]:
+        """A checkpoint's image processor is read as `LinVTMolmo2ImageProcessor` (transformers' `AutoImageProcessor`
+        would pick Molmo2's torchvision one)."""
+        return LinVTMolmo2ImageProcessor
 
     def video_replacement(self, count: int) -> str:
         start, end = ("<frame_start>", "<frame_end>") if self.use_frame_special_tokens else ("<im_start>", "<im_end>")
@@ -158,7 +151,8 @@ class LinVTMolmo2Processor(LinVTProcessorMixin, Molmo2Processor):
     ) -> dict[str, Any]:
         # As Molmo2's processor: every prompt starts with BOS (its chat templates do not write it).
         bos = self.tokenizer.bos_token or self.tokenizer.eos_token
-        texts = [text if text.startswith(bos) else bos + text for text in texts]
+        if bos is not None:
+            texts = [text if text.startswith(bos) else bos + text for text in texts]
         return super()._tokenize(texts, image_replacements, video_replacements, merged)
 
 

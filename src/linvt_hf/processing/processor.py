@@ -151,6 +151,12 @@ class LinVTProcessorMixin:
         )
 
     @classmethod
+    def backbone_image_processor_class(cls) -> Any:
+        """What reads an image-LLM checkpoint's image processor in `from_backbone`: `AutoImageProcessor`; a family
+        whose image-LLM only has a torchvision image processor gives its own."""
+        return AutoImageProcessor
+
+    @classmethod
     def from_backbone(
         cls,
         backbone: str | os.PathLike | ProcessorMixin,
@@ -181,7 +187,7 @@ class LinVTProcessorMixin:
         else:
             name = os.fspath(backbone)
             tokenizer = AutoTokenizer.from_pretrained(name, **kwargs)
-            image_processor = AutoImageProcessor.from_pretrained(name, **kwargs)
+            image_processor = cls.backbone_image_processor_class().from_pretrained(name, **kwargs)
             processor_dict, _ = ProcessorMixin.get_processor_dict(name, **kwargs)
             chat_template = processor_dict.get("chat_template", getattr(tokenizer, "chat_template", None))
             settings = {key: processor_dict[key] for key in cls.image_llm_init_arguments() if key in processor_dict}

@@ -9,7 +9,8 @@ the transformers release they were written for (4.45), e.g.
 
     pip install --target /tmp/tf445 --no-deps transformers==4.45.2 tokenizers==0.20.3 huggingface_hub==0.25.2 einops
     PYTHONPATH=/tmp/tf445 python tests/data/conversions/make_fixtures.py \
-        --internvl PATH/OpenGVLab/InternVL --llava-next PATH/LLaVA-VL/LLaVA-NeXT --mipha PATH/zhuyiche/llava-phi
+        --internvl PATH/OpenGVLab/InternVL --llava-next PATH/LLaVA-VL/LLaVA-NeXT --mipha PATH/zhuyiche/llava-phi \
+        --xgenmm PATH/salesforce/LAVIS  # (its xgen-mm branch; also needs einops-exts in the --target folder)
 
 Shims (documented where used): `timm.models.layers.DropPath` (InternViT imports it; with drop_path_rate 0 it is
 never built) and, for LLaVA-NeXT, stub modules for the optional vision towers its builder imports (imagebind,
@@ -222,11 +223,83 @@ def mipha(repo: Path) -> None:
     sys.path.remove(str(repo))
 
 
+# ------------------------------------------------------ xGen-MM / BLIP-3 (LAVIS xgen-mm: SigLIP, Perceiver, Phi-3)
+def xgenmm(repo: Path) -> None:
+    """The released checkpoints hold `XGenMMModelForConditionalGeneration` (the Hub's remote code): config.json with
+    `vision_encoder_config` / `vision_tokenizer_config` / `text_config`, weights `vlm.*` = the state dict of LAVIS's
+    `XGenMMPerceiver` (what LAVIS's convert_hf_model.py loads into it, strict). This builds that original class."""
+    import transformers
+    from transformers import Phi3Config, Phi3ForCausalLM, SiglipVisionConfig, SiglipVisionModel
+
+    sys.path.insert(0, str(repo))
+    package_without_init("open_flamingo", repo / "open_flamingo")  # its __init__ imports the training factory
+    from open_flamingo.src.helpers import PerceiverResampler
+    from open_flamingo.src.xgenmm import XGenMMPerceiver
+
+    # so400m's head count, activation and epsilon (what the converter assumes for that tower name) at toy width.
+    vision = SiglipVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=16,
+                                image_size=28, patch_size=14)
+    initial_tokenizer_len, pad = VOCAB - 4, VOCAB - 5  # Phi-3's embedding has rows beyond its tokenizer too
+    text = Phi3Config(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=256, rope_theta=10000.0,
+                      pad_token_id=pad, bos_token_id=1, eos_token_id=2, sliding_window=255, tie_word_embeddings=False)
+    text._attn_implementation = vision._attn_implementation = "eager"
+    torch.manual_seed(0)
+    model = XGenMMPerceiver(
+        vision_encoder=SiglipVisionModel(vision).vision_model, lang_model=Phi3ForCausalLM(text),
+        vis_feature_dim=32, initial_tokenizer_len=initial_tokenizer_len, pad_token_id=pad,
+        decoder_layers_attr_name="model.layers", image_aspect_ratio="pad", anyres_patch_sampling=False,
+        num_vision_tokens=6,
+    )
+    # The original class with 2 layers instead of 6 (the fixture stays small); heads 16 x 96 as in every release.
+    model.vision_tokenizer = PerceiverResampler(dim=32, dim_inner=64, depth=2, num_latents=6)
+    model.set_special_token_ids({"<image>": initial_tokenizer_len, "<image placeholder>": initial_tokenizer_len + 1,
+                                 "<|endofchunk|>": initial_tokenizer_len + 2})
+    model = model.float().eval()
+    with torch.no_grad():
+        for name_, parameter in model.named_parameters():
+            if "norm" in name_ or "layernorm" in name_:
+                parameter.copy_(torch.randn_like(parameter) * 0.5 + (0.0 if name_.endswith("bias") else 1.0))
+    pixel_values = torch.randn(1, 3, 28, 28)
+    input_ids = torch.tensor([[1, 2, initial_tokenizer_len, 4, 5, 6]])
+    with torch.no_grad():
+        logits = model(vision_x=pixel_values[:, None, None], lang_x=input_ids,
+                       attention_mask=torch.ones_like(input_ids)).logits
+        text_ids = torch.tensor([[1, 2, 3, 4, 5, 6, 7, initial_tokenizer_len + 2]])
+        text_logits = model(vision_x=None, lang_x=text_ids, attention_mask=torch.ones_like(text_ids)).logits
+    config = {
+        "model_type": "xgenmm", "architectures": ["XGenMMModelForConditionalGeneration"], "torch_dtype": "float32",
+        "transformers_version": transformers.__version__,
+        "vision_encoder_config": {"model_type": "xgenmm_vision_encoder",
+                                  "model_name": "google/siglip-so400m-patch14-384",
+                                  "anyres_grids": [[28, 56], [56, 28], [56, 56]], "image_aspect_ratio": "pad",
+                                  "anyres_patch_sampling": False},
+        "vision_tokenizer_config": {"model_type": "xgenmm_vision_tokenizer", "vis_feature_dim": 32,
+                                    "lang_embedding_dim": 64, "num_vis_tokens": 6, "image_aspect_ratio": "pad"},
+        "text_config": {**text.to_dict(), "initial_tokenizer_len": initial_tokenizer_len},
+    }
+    folder = HERE / "xgenmm_phi3"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    (folder / "config.json").write_text(json.dumps(config, indent=1) + "\n")
+    save_file({f"vlm.{key}": value.contiguous() for key, value in model.state_dict().items()},
+              folder / "model.safetensors", metadata={"format": "pt"})
+    added = {"<image>": initial_tokenizer_len, "<image placeholder>": initial_tokenizer_len + 1,
+             "<|endofchunk|>": initial_tokenizer_len + 2}
+    (folder / "added_tokens.json").write_text(json.dumps(added, indent=1) + "\n")
+    save_file(dict(input_ids=input_ids, pixel_values=pixel_values, num_image_tokens=torch.tensor(6), logits=logits,
+                   text_input_ids=text_ids, text_logits=text_logits), folder / "expected.safetensors")
+    print(f"wrote {folder}: {sorted(p.name for p in folder.iterdir())}")
+    sys.path.remove(str(repo))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--internvl", type=Path, help="checkout of github.com/OpenGVLab/InternVL")
     parser.add_argument("--llava-next", type=Path, help="checkout of github.com/LLaVA-VL/LLaVA-NeXT")
     parser.add_argument("--mipha", type=Path, help="checkout of github.com/zhuyiche/llava-phi")
+    parser.add_argument("--xgenmm", type=Path, help="checkout of github.com/salesforce/LAVIS, branch xgen-mm")
     args = parser.parse_args()
     if args.internvl:
         internvl(args.internvl)
@@ -234,6 +307,8 @@ def main() -> None:
         llava_next(args.llava_next)
     if args.mipha:
         mipha(args.mipha)
+    if args.xgenmm:
+        xgenmm(args.xgenmm)
 
 
 if __name__ == "__main__":
