@@ -1,4 +1,5 @@
-"""The LinVT families (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, InternVL, LLaVA-OneVision, LLaVA, SmolVLM) on tiny random models.
+"""The LinVT families (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3-VL-MoE, InternVL, LLaVA-OneVision, LLaVA, SmolVLM) on tiny
+random models.
 
 What every family must do: without a video, be its image-LLM (the paper's promise), bit for bit, whether built from a
 checkpoint transformers wrote for the image-LLM or from the loaded image-LLM; with videos, turn each into
@@ -23,7 +24,7 @@ from linvt_hf.modeling.checkpoints import image_llm_class_of
 from linvt_hf.modeling.modeling_linvt import LINVT_VIDEO_INPUTS
 from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "internvl", "llava_onevision", "llava", "smolvlm")
+FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "internvl", "llava_onevision", "llava", "smolvlm")
 QUESTION = "what is the man doing"
 MAX_NEW_TOKENS = 6
 TOL = 1e-5

@@ -2,8 +2,9 @@
 
 Qwen3-VL's LLM adds DeepStack maps (merged features of intermediate vision layers) to the hidden states of its first
 layers at every visual position. A LinVT video token is a convex combination of frame tokens, so its DeepStack maps
-are the same convex combination of the frames' DeepStack maps. (The family-wide checks, text and image logits equal
-to Qwen3-VL's own included, are in test_families.py, test_model_contracts.py and test_transformers_common.py.)
+are the same convex combination of the frames' DeepStack maps. Qwen3-VL-MoE (a mixture-of-experts LLM) shares this
+video path: the DeepStack tests run on both. (The family-wide checks, text and image logits equal to Qwen3-VL's own
+included, are in test_families.py, test_model_contracts.py and test_transformers_common.py.)
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import torch
 from PIL import Image
 
 from fake_hub import native_image_llm
+from family_checks import check_both_training_stages_step
 from linvt_hf import LinVTQwen3VLForConditionalGeneration, LinVTQwen3VLProcessor
 from linvt_hf.modeling.video_tokenizer import build_video_tokenizer
 from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
+from linvt_hf.training import lora_target_modules
 
 TOL = 1e-5
 
@@ -39,9 +42,9 @@ def _chat(processor, conversations: list) -> dict:
     )
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    return make_tiny("qwen3_vl")
+@pytest.fixture(scope="module", params=["qwen3_vl", "qwen3_vl_moe"])
+def tiny(request):
+    return make_tiny(request.param)
 
 
 def test_combine_of_the_tokenizer_input_is_its_output():
@@ -144,7 +147,7 @@ def test_video_inputs_of_another_layout_are_refused(tiny):
     model, processor = tiny
     inputs = _chat(processor, [[{"role": "user", "content": [_video(4, 0), {"type": "text", "text": "what"}]}]])
     frames = torch.zeros(4, 3, 32, 32)  # a frame family's layout
-    with pytest.raises(ValueError, match=r"LinVTQwen3VLModel takes pixel_values_videos as Qwen's patch rows"):
+    with pytest.raises(ValueError, match=rf"{type(model.model).__name__} takes pixel_values_videos as Qwen's patch rows"):
         model(**{**inputs, "pixel_values_videos": frames})
 
 
@@ -158,3 +161,37 @@ def test_another_familys_checkpoint_or_processor_is_refused(tmp_path):
         LinVTQwen3VLForConditionalGeneration.from_backbone(str(tmp_path / "image_llm"), video_token_id=1)
     with pytest.raises(TypeError, match="LinVTQwen3VLProcessor extends Qwen3VLProcessor, got a LinVTSmolVLMProcessor"):
         LinVTQwen3VLProcessor.from_backbone(other_processor)
+
+
+def test_stage2_lora_on_the_moe_llm_trains_attention_and_leaves_the_experts_frozen():
+    """Qwen3-VL-MoE's experts are fused 3D parameters and its routers plain parameters, no `nn.Linear`: stage 2's
+    LoRA wraps the LLM's attention projections, and one step of each stage changes only LinVT and those adapters."""
+    model, processor = make_tiny("qwen3_vl_moe")
+    assert lora_target_modules(model) == r"model\.language_model\..*\.(k_proj|o_proj|q_proj|v_proj)"
+    inputs = _chat(processor, [[{"role": "user", "content": [_video(4, 0), {"type": "text", "text": "what"}]}]])
+    check_both_training_stages_step(model, inputs, llm="language_model")
+
+
+def test_the_moe_router_loss_is_added_on_the_video_path_too():
+    """With `output_router_logits`, Qwen3-VL-MoE's head adds `router_aux_loss_coef` x the load-balancing loss; LinVT
+    runs the LM head on the video path and adds the same, from the router logits of that forward."""
+    from transformers.models.qwen3_vl_moe.modeling_qwen3_vl_moe import load_balancing_loss_func
+
+    model, processor = make_tiny("qwen3_vl_moe")
+    model.eval()
+    inputs = _chat(processor, [[{"role": "user", "content": [_video(4, 0), {"type": "text", "text": "what"}]}]])
+    labels = inputs["input_ids"].masked_fill(inputs["input_ids"] == model.config.video_token_id, -100)
+    text = model.config.text_config
+    with torch.no_grad():
+        plain = model(**inputs, labels=labels)
+        routed = model(**inputs, labels=labels, output_router_logits=True)
+    assert plain.aux_loss is None and routed.aux_loss is not None
+    expected = load_balancing_loss_func(
+        routed.router_logits, text.num_experts, text.num_experts_per_tok, inputs["attention_mask"]
+    )
+    torch.testing.assert_close(routed.aux_loss, expected, rtol=0, atol=0)
+    assert routed.aux_loss > 0
+    torch.testing.assert_close(routed.loss, plain.loss + text.router_aux_loss_coef * expected, rtol=1e-6, atol=1e-6)
+    text.output_router_logits = True  # the config's setting applies when the call does not say
+    with torch.no_grad():
+        torch.testing.assert_close(model(**inputs, labels=labels).loss, routed.loss, rtol=0, atol=0)

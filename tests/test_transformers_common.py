@@ -275,10 +275,17 @@ class LinVTCommonTests(ModelTesterMixin):
         pass
 
 
+# The families that also run the mixin's slow cases (`is_slow`): one with Qwen's own ViT and M-RoPE LLM, one with
+# SigLIP and a standard LLM, and linvt-hf's own port of an image-LLM (xGen-MM). Those cases (about 5 s a family for
+# the torch_dtype alias, 6 s for half precision) check transformers' loading and the image-LLM's own attention, which
+# transformers tests for its own classes, through code every LinVT family shares; the float32 attention cases and
+# every other test run for every family.
+SLOW_CASES_FAMILIES = ("qwen2_vl", "llava", "xgenmm")
+
+
 def is_slow(test: str) -> bool:
     """The mixin's tests that take most of this module's time for little LinVT-specific coverage: the torch_dtype
-    alias (28 loads a family) and attention implementations compared in half precision (16 cases a family, slow on
-    CPUs; the 8 float32 cases run by default)."""
+    alias (28 loads a family) and attention implementations compared in half precision (16 cases a family)."""
     half = test.startswith("test_eager_matches_sdpa_inference") and ("_fp16_" in test or "_bf16_" in test)
     return half or test == "test_bc_torch_dtype"
 
@@ -309,6 +316,9 @@ def family_test_class(family: str) -> type:
     for test in dir(ModelTesterMixin):  # each parameterized case is a test of its own
         if test.startswith("test_get_video_features"):
             attributes[test] = unittest.skip(reason=VIDEO_FEATURES_CONTRACT)(lambda self: None)
+        elif is_slow(test) and family not in SLOW_CASES_FAMILIES:
+            reason = f"the slow cases run for {', '.join(SLOW_CASES_FAMILIES)} (SLOW_CASES_FAMILIES)"
+            attributes[test] = unittest.skip(reason=reason)(lambda self: None)
         elif is_slow(test):
             attributes[test] = pytest.mark.slow(functools.wraps(getattr(ModelTesterMixin, test))(run_mixin_test(test)))
     test_class = type(f"LinVT{name}ModelTest", (LinVTCommonTests, unittest.TestCase), attributes)
@@ -318,6 +328,7 @@ def family_test_class(family: str) -> type:
 LinVTQwen2VlModelTest = family_test_class("qwen2_vl")
 LinVTQwen25VlModelTest = family_test_class("qwen2_5_vl")
 LinVTQwen3VlModelTest = family_test_class("qwen3_vl")
+LinVTQwen3VlMoeModelTest = family_test_class("qwen3_vl_moe")
 LinVTSmolvlmModelTest = family_test_class("smolvlm")
 LinVTInternvlModelTest = family_test_class("internvl")
 LinVTLlavaOnevisionModelTest = family_test_class("llava_onevision")

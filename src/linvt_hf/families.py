@@ -12,6 +12,7 @@ from .modeling import llava_onevision as llava_onevision_modeling
 from .modeling import molmo2 as molmo2_modeling
 from .modeling import qwen2_vl as qwen2_vl_modeling
 from .modeling import qwen3_vl as qwen3_vl_modeling
+from .modeling import qwen3_vl_moe as qwen3_vl_moe_modeling
 from .modeling import smolvlm as smolvlm_modeling
 from .modeling import xgenmm as xgenmm_modeling
 from .processing import internvl as internvl_processing
@@ -67,6 +68,20 @@ def register_families() -> None:
             language_model="model.language_model",
             vision_modules=("model.visual",),
             tiny_image_llm_config=qwen3_vl_modeling.tiny_image_llm_config,
+            tiny_processor_parts=qwen3_vl_processing.tiny_processor_parts,
+        )
+    )
+    # Qwen3-VL-MoE's processor is Qwen3-VL's (Qwen3VLProcessor): the family shares LinVT's Qwen3-VL processor.
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="qwen3_vl_moe",
+            config_class=qwen3_vl_moe_modeling.LinVTQwen3VLMoeConfig,
+            model_class=qwen3_vl_moe_modeling.LinVTQwen3VLMoeModel,
+            for_generation_class=qwen3_vl_moe_modeling.LinVTQwen3VLMoeForConditionalGeneration,
+            processor_class=qwen3_vl_processing.LinVTQwen3VLProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.visual",),
+            tiny_image_llm_config=qwen3_vl_moe_modeling.tiny_image_llm_config,
             tiny_processor_parts=qwen3_vl_processing.tiny_processor_parts,
         )
     )

@@ -29,6 +29,7 @@ from .qwen2_vl import (
 )
 from .molmo2 import LinVTMolmo2Config, LinVTMolmo2ForConditionalGeneration, LinVTMolmo2Model
 from .qwen3_vl import LinVTQwen3VLConfig, LinVTQwen3VLForConditionalGeneration, LinVTQwen3VLModel
+from .qwen3_vl_moe import LinVTQwen3VLMoeConfig, LinVTQwen3VLMoeForConditionalGeneration, LinVTQwen3VLMoeModel
 from .smolvlm import LinVTSmolVLMConfig, LinVTSmolVLMForConditionalGeneration, LinVTSmolVLMModel
 from .video_context import LinVTVideoContext
 from .xgenmm import (
@@ -77,6 +78,9 @@ __all__ = [
     "LinVTQwen3VLConfig",
     "LinVTQwen3VLForConditionalGeneration",
     "LinVTQwen3VLModel",
+    "LinVTQwen3VLMoeConfig",
+    "LinVTQwen3VLMoeForConditionalGeneration",
+    "LinVTQwen3VLMoeModel",
     "LinVTMolmo2Config",
     "LinVTMolmo2ForConditionalGeneration",
     "LinVTMolmo2Model",

@@ -135,10 +135,13 @@ class LinVTCausalLMOutputWithPast(CausalLMOutputWithPast):
     video_features (`LinVTVideoFeatures`, *optional*): what LinVT made of the input's videos.
     contrastive_loss (`torch.FloatTensor`, 0-dim, *optional*): stage 1's video-caption contrastive loss, when a
         `caption_mask` was given.
+    aux_loss (`torch.FloatTensor`, 0-dim, *optional*): the image-LLM's auxiliary loss where it has one (an MoE LLM's
+        router load balancing, with `output_router_logits`), already weighted into `loss`, as the image-LLM does.
     """
 
     video_features: LinVTVideoFeatures | None = None
     contrastive_loss: torch.FloatTensor | None = None
+    aux_loss: torch.FloatTensor | None = None
 
 
 @functools.cache
@@ -580,6 +583,7 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
             return outputs if return_dict else outputs.to_tuple()
         # What the loss takes besides logits and labels (pre-shifted targets come with sequence parallelism).
         loss_kwargs = {key: kwargs.pop(key) for key in ("num_items_in_batch", "shift_labels") if key in kwargs}
+        kwargs = self.image_llm_forward_kwargs(kwargs)
         outputs = self.model(
             input_ids=input_ids,
             pixel_values_videos=pixel_values_videos,
@@ -600,6 +604,10 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
         if labels is not None:
             vocab_size = self.config.get_text_config(decoder=True).vocab_size
             loss = self.loss_function(logits=logits, labels=labels, vocab_size=vocab_size, **loss_kwargs)
+        auxiliary = self.image_llm_auxiliary_loss(outputs, kwargs)
+        if auxiliary is not None and loss is not None:
+            aux_loss, weight = auxiliary
+            loss = loss + weight * aux_loss.to(loss.device)
         contrastive = None
         if caption_mask is not None:
             contrastive = self.contrastive_loss(
@@ -607,9 +615,23 @@ class LinVTForConditionalGeneration(LinVTPreTrainedMixin):
             )
         # Every field is carried over by name (the cache is `cache` in newer transformers, `past_key_values` before).
         output = linvt_output(
-            LinVTCausalLMOutputWithPast, outputs, loss=loss, logits=logits, contrastive_loss=contrastive
+            LinVTCausalLMOutputWithPast, outputs, loss=loss, logits=logits, contrastive_loss=contrastive,
+            aux_loss=None if auxiliary is None else auxiliary[0],
         )
         return output if return_dict else output.to_tuple()
+
+    def image_llm_forward_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The image-LLM's own inputs for its base model on the video path, where the image-LLM's head would resolve
+        some itself (an MoE LLM's `output_router_logits` from its config): as given here."""
+        return kwargs
+
+    def image_llm_auxiliary_loss(
+        self, outputs: ModelOutput, kwargs: dict[str, Any]
+    ) -> tuple[torch.Tensor, float] | None:
+        """The image-LLM's auxiliary loss on the video path (LinVT runs the LM head there, so the image-LLM's head
+        does not add it) and its weight in `loss`, or None: `(aux_loss, weight)` for a family whose image-LLM has one.
+        `outputs`: its base model's output; `kwargs`: its inputs (`image_llm_forward_kwargs`)."""
+        return None
 
     def contrastive_loss(
         self,

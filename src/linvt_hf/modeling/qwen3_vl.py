@@ -34,10 +34,9 @@ class LinVTQwen3VLConfig(LinVTImageLLMConfig, Qwen3VLConfig):
     sub_configs_defaults = LinVTImageLLMConfig.sub_configs_with_video_tokenizer(Qwen3VLConfig)
 
 
-class LinVTQwen3VLModel(LinVTQwenVideoPath, LinVTModel, Qwen3VLModel):
-    r"""Qwen3-VL's base model with LinVT: `Qwen3VLModel` plus `video_tokenizer`; video tokens get DeepStack maps."""
-
-    config_class = LinVTQwen3VLConfig
+class LinVTQwen3VLVideoPath(LinVTQwenVideoPath):
+    """Qwen3-VL's side of LinVT's hooks: Qwen's video path plus DeepStack maps (shared by Qwen3-VL and Qwen3-VL-MoE,
+    whose vision tower and multimodal forward are the same)."""
 
     def temporal_patch_tokens(self, pixel_values: torch.Tensor, grid_thw: torch.Tensor) -> torch.Tensor:
         """`[M, D, 1 + S]`: the merged tokens (`[..., 0]`) and the S DeepStack maps of one run of temporal patches."""
@@ -85,6 +84,12 @@ class LinVTQwen3VLModel(LinVTQwenVideoPath, LinVTModel, Qwen3VLModel):
         )
 
 
+class LinVTQwen3VLModel(LinVTQwen3VLVideoPath, LinVTModel, Qwen3VLModel):
+    r"""Qwen3-VL's base model with LinVT: `Qwen3VLModel` plus `video_tokenizer`; video tokens get DeepStack maps."""
+
+    config_class = LinVTQwen3VLConfig
+
+
 class LinVTQwen3VLForConditionalGeneration(LinVTForConditionalGeneration, Qwen3VLForConditionalGeneration):
     r"""
     Qwen3-VL with LinVT: a video becomes `config.num_video_tokens` tokens whatever its length, each with its
@@ -126,4 +131,4 @@ def tiny_image_llm_config(processor: Any, text_config: dict[str, Any]) -> dict[s
     )
 
 
-__all__ = ["LinVTQwen3VLConfig", "LinVTQwen3VLForConditionalGeneration", "LinVTQwen3VLModel"]
+__all__ = ["LinVTQwen3VLConfig", "LinVTQwen3VLForConditionalGeneration", "LinVTQwen3VLModel", "LinVTQwen3VLVideoPath"]
