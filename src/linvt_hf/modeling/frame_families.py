@@ -31,11 +31,24 @@ class LinVTFrameVideoPath:
         """`(rows, cols)` of the `N` tokens `encode_frames` gives a `height` x `width` frame (row-major)."""
         raise NotImplementedError
 
+    # Named in the errors about frames (e.g. "LinVT-LLaVA").
+    frame_family: str = "LinVT"
+
+    def frame_size(self) -> tuple[int, int] | None:
+        """`(height, width)` every frame must have (the vision encoder's image size), or None for any size."""
+        return None
+
     def frame_features(
         self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
     ) -> list[torch.Tensor]:
         """Per-frame tokens of each video, `[T_v, N, D]`; at most `config.vision_chunk_size` frames per vision call
-        (frames are independent images, so chunks may span videos)."""
+        (frames are independent images, so chunks may span videos).
+
+        Raises:
+            ValueError: the frames are not `[F, C, height, width]` (`frame_size`), or not as many as
+                `frames_per_video` counts.
+        """
+        self.check_frame_shape(pixel_values_videos)
         if sum(frames_per_video) != pixel_values_videos.shape[0]:
             raise ValueError(
                 f"video_frame_mask marks {sum(frames_per_video)} frames but pixel_values_videos holds "
@@ -44,20 +57,22 @@ class LinVTFrameVideoPath:
         chunks = [self.encode_frames(piece) for piece in pixel_values_videos.split(self.config.vision_chunk_size)]
         return list(torch.cat(chunks, dim=0).split(frames_per_video))
 
-    def check_frame_shape(self, pixel_values_videos: torch.Tensor, family: str, size: int | None) -> None:
-        """Frames must be `[F, C, size, size]` (the vision encoder's image size; any size when None).
+    def check_frame_shape(self, pixel_values_videos: torch.Tensor) -> None:
+        """Frames must be `[F, C, height, width]`: the vision encoder's channels and `frame_size` (any size when
+        None).
 
         Raises:
             ValueError: another shape, named with the one expected and the family.
         """
         channels = getattr(self.config.vision_config, "num_channels", 3)
+        size = self.frame_size()
         shape = tuple(pixel_values_videos.shape)
-        if len(shape) != 4 or shape[1] != channels or (size is not None and shape[2:] != (size, size)):
-            side = "S" if size is None else size
+        if len(shape) != 4 or shape[1] != channels or (size is not None and shape[2:] != tuple(size)):
+            height, width = ("H", "W") if size is None else size
             raise ValueError(
-                f"{family}: pixel_values_videos must be frames of shape [num_frames, {channels}, {side}, {side}] (the "
-                f"vision encoder's image size), got {shape}; prepare videos with this family's LinVT processor "
-                "(LinVTProcessor.from_backbone)"
+                f"{self.frame_family}: pixel_values_videos must be frames of shape [num_frames, {channels}, {height}, "
+                f"{width}] (the vision encoder's image size), got {shape}; prepare videos with this family's LinVT "
+                "processor (LinVTProcessor.from_backbone)"
             )
 
     def frame_token_grids(

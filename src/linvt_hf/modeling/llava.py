@@ -49,17 +49,12 @@ class LinVTLlavaModel(LinVTFrameVideoPath, LinVTModel, LlavaModel):
 
     config_class = LinVTLlavaConfig
 
-    def frame_features(
-        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
-    ) -> list[torch.Tensor]:
-        """As `LinVTFrameVideoPath.frame_features`, for frames `[F, C, S, S]` at the vision tower's image size `S`.
+    frame_family = "LinVT-LLaVA"
 
-        Raises:
-            ValueError: the frames have another shape (named with the one expected).
-        """
+    def frame_size(self) -> tuple[int, int] | None:
+        # The vision tower's square image size (any size for a tower whose config gives none as an int).
         size = getattr(self.config.vision_config, "image_size", None)
-        self.check_frame_shape(pixel_values_videos, "LinVT-LLaVA", size if isinstance(size, int) else None)
-        return super().frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
+        return (size, size) if isinstance(size, int) else None
 
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # LLaVA's image path, with the config's feature layer and select strategy: [F, N, D], N tokens per frame.

@@ -97,22 +97,11 @@ class LinVTMolmo2Model(LinVTFrameVideoPath, LinVTModel, Molmo2Model):
 
     config_class = LinVTMolmo2Config
 
-    def frame_features(
-        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
-    ) -> list[torch.Tensor]:
-        """As `LinVTFrameVideoPath.frame_features`, for frames `[F, C, S, S]` at the ViT's `image_size` `S`.
+    frame_family = "LinVT-Molmo2"
 
-        Raises:
-            ValueError: the frames have another shape (named with the one expected).
-        """
-        height, width = self.config.vision_config.image_size
-        self.check_frame_shape(pixel_values_videos, "LinVT-Molmo2", height if height == width else None)
-        if tuple(pixel_values_videos.shape[2:]) != (height, width):
-            raise ValueError(
-                f"LinVT-Molmo2: pixel_values_videos must be frames of {height}x{width} pixels (the ViT's image_size), "
-                f"got {tuple(pixel_values_videos.shape)}"
-            )
-        return super().frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
+    def frame_size(self) -> tuple[int, int]:
+        height, width = self.config.vision_config.image_size  # the ViT's image_size
+        return height, width
 
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Molmo2's image path for F frames `[F, C, S, S]` -> `[F, N, D]`, N = rows * cols of `frame_grid`.

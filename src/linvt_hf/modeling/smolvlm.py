@@ -48,16 +48,11 @@ class LinVTSmolVLMModel(LinVTFrameVideoPath, LinVTModel, SmolVLMModel):
 
     config_class = LinVTSmolVLMConfig
 
-    def frame_features(
-        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
-    ) -> list[torch.Tensor]:
-        """As `LinVTFrameVideoPath.frame_features`, for frames `[F, C, S, S]` at the vision encoder's image size `S`.
+    frame_family = "LinVT-SmolVLM"
 
-        Raises:
-            ValueError: the frames have another shape (named with the one expected).
-        """
-        self.check_frame_shape(pixel_values_videos, "LinVT-SmolVLM", self.config.vision_config.image_size)
-        return super().frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
+    def frame_size(self) -> tuple[int, int]:
+        size = self.config.vision_config.image_size
+        return size, size
 
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # SmolVLM's image path (`get_image_features`) for unpadded images: the vision encoder (every patch attended)

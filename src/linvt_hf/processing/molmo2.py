@@ -146,14 +146,12 @@ class LinVTMolmo2Processor(LinVTProcessorMixin, Molmo2Processor):
         start, end = ("<frame_start>", "<frame_end>") if self.use_frame_special_tokens else ("<im_start>", "<im_end>")
         return f"{start}{self.video_token * count}{end}"
 
-    def _tokenize(
-        self, texts: list[str], image_replacements: list[str], video_replacements: list[str], merged: dict[str, Any]
-    ) -> dict[str, Any]:
-        # As Molmo2's processor: every prompt starts with BOS (its chat templates do not write it).
+    def prompts_as_tokenized(self, texts: list[str]) -> list[str]:
+        """As Molmo2's processor: every prompt starts with BOS (its chat templates do not write it)."""
         bos = self.tokenizer.bos_token or self.tokenizer.eos_token
-        if bos is not None:
-            texts = [text if text.startswith(bos) else bos + text for text in texts]
-        return super()._tokenize(texts, image_replacements, video_replacements, merged)
+        if bos is None:
+            return texts
+        return [text if text.startswith(bos) else bos + text for text in texts]
 
 
 def torch_image_processor(image_processor: Any) -> Any:

@@ -305,6 +305,11 @@ class LinVTProcessorMixin:
         replacements = [self.replace_image_token(outputs, image_idx=i, **images_kwargs) for i in range(count)]
         return {k: v for k, v in outputs.items() if k not in self.dropped_image_outputs}, replacements
 
+    def prompts_as_tokenized(self, texts: list[str]) -> list[str]:
+        """The prompts as the image-LLM's processor gives them to its tokenizer (a family whose processor adds
+        something to every prompt, e.g. Molmo2's BOS, says so here): as given."""
+        return texts
+
     def _tokenize(
         self, texts: list[str], image_replacements: list[str], video_replacements: list[str], merged: dict[str, Any]
     ) -> dict[str, Any]:
@@ -315,7 +320,8 @@ class LinVTProcessorMixin:
         keep_offsets = bool(text_kwargs.pop("return_offsets_mapping", False))
 
         # (`get_text_with_replacements` expands the list it is given in place: the caller's prompts stay as given.)
-        texts, _ = self.get_text_with_replacements(list(texts), image_replacements, video_replacements)
+        texts = self.prompts_as_tokenized(list(texts))
+        texts, _ = self.get_text_with_replacements(texts, image_replacements, video_replacements)
         text_inputs = self.tokenizer(texts, return_offsets_mapping=True, **text_kwargs)
         self._check_placeholders_tokenized(texts, text_inputs["input_ids"])
         offsets = text_inputs["offset_mapping"] if keep_offsets else text_inputs.pop("offset_mapping")

@@ -46,16 +46,11 @@ class LinVTXGenMMModel(LinVTFrameVideoPath, LinVTModel, XGenMMModel):
 
     config_class = LinVTXGenMMConfig
 
-    def frame_features(
-        self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
-    ) -> list[torch.Tensor]:
-        """As `LinVTFrameVideoPath.frame_features`, for frames `[F, C, S, S]` at the vision tower's image size `S`.
+    frame_family = "LinVT-xGen-MM"
 
-        Raises:
-            ValueError: the frames have another shape (named with the one expected).
-        """
-        self.check_frame_shape(pixel_values_videos, "LinVT-xGen-MM", self.config.vision_config.image_size)
-        return super().frame_features(pixel_values_videos, video_grid_thw, frames_per_video)
+    def frame_size(self) -> tuple[int, int]:
+        size = self.config.vision_config.image_size
+        return size, size
 
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # xGen-MM's image path: SigLIP, then the Perceiver resampler: [F, num_vision_tokens, D].
