@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from transformers import AutoModelForImageTextToText, logging
+from transformers import AutoModelForImageTextToText, AutoProcessor, logging
 
 import linvt_hf
 from linvt_hf.testing import tiny_linvt_config
@@ -29,12 +29,21 @@ CONVERSIONS = {  # fixture: (layout, convert_checkpoint options)
     "mipha_phi2": ("mipha", {}),
     "mipha_phi1_5": ("mipha", {}),
     "xgenmm_phi3": ("xgenmm", {}),
+    "molmo_qwen2": ("molmo", {"vision_config": {"num_attention_heads": 2}}),
 }
+MOLMO_PROMPT = "<|endoftext|><|image|> User: what is it Assistant:"  # what the original's preprocessor tokenized
 
 
-def image_inputs(fixture: str, expected: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def image_inputs(
+    fixture: str, expected: dict[str, torch.Tensor], converted: Path
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """The image+text inputs as the converted model takes them, and which output positions the original's logits
-    cover (the original's one -200 placeholder becomes `num_image_tokens` image tokens, id 60, in the LLaVA ones)."""
+    cover (the original's one -200 placeholder becomes `num_image_tokens` image tokens, id 60, in the LLaVA ones;
+    Molmo's image goes through the converted folder's processor, which gives the original's tokens)."""
+    if fixture.startswith("molmo"):
+        processor = AutoProcessor.from_pretrained(converted)
+        inputs = dict(processor(images=[expected["image"].numpy()], text=[MOLMO_PROMPT], return_tensors="pt"))
+        return inputs, torch.arange(inputs["input_ids"].shape[1])
     if fixture.startswith("internvl2"):
         inputs = {"input_ids": expected["input_ids"], "pixel_values": expected["pixel_values"]}
         return inputs, torch.arange(expected["input_ids"].shape[1])
@@ -47,12 +56,16 @@ def image_inputs(fixture: str, expected: dict[str, torch.Tensor]) -> tuple[dict[
     return inputs, torch.arange(inputs["input_ids"].shape[1])
 
 
-def max_diffs(model: torch.nn.Module, fixture: str, expected: dict[str, torch.Tensor]) -> tuple[float, float]:
-    """(image+text, text) largest absolute logit differences of `model` from the original's."""
-    inputs, positions = image_inputs(fixture, expected)
+def max_diffs(
+    model: torch.nn.Module, fixture: str, expected: dict[str, torch.Tensor], converted: Path
+) -> tuple[float, float]:
+    """(image+text, text) largest absolute logit differences of `model` from the original's (over the original's
+    vocabulary: Molmo's port also scores its added tokens, at the dtype's minimum)."""
+    inputs, positions = image_inputs(fixture, expected, converted)
+    vocab = expected["logits"].shape[-1]
     with torch.no_grad():
-        image = model(**inputs).logits[:, positions]
-        text = model(input_ids=expected["text_input_ids"]).logits
+        image = model(**inputs).logits[:, positions, :vocab]
+        text = model(input_ids=expected["text_input_ids"]).logits[..., :vocab]
     return float((image - expected["logits"]).abs().max()), float((text - expected["text_logits"]).abs().max())
 
 
@@ -78,12 +91,12 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             report = linvt_hf.convert_checkpoint(layout, FIXTURES / fixture, Path(folder) / "hf", **options)
             model = AutoModelForImageTextToText.from_pretrained(report.destination, dtype=torch.float32).eval()
-            plain = max_diffs(model, fixture, expected)
+            plain = max_diffs(model, fixture, expected, report.destination)
             linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(
                 report.destination, video_tokenizer_config=tiny_linvt_config(), dtype=torch.float32,
                 video_token_id=video_token_id(fixture),
             ).eval()
-            wrapped = max_diffs(linvt, fixture, expected)
+            wrapped = max_diffs(linvt, fixture, expected, report.destination)
         print(f"| `{fixture}` | {plain[0]:.2g} / {plain[1]:.2g} | {wrapped[0]:.2g} / {wrapped[1]:.2g} |")
 
 

@@ -2,8 +2,8 @@
 
 Every fixture (tests/data/conversions/) was written by the ORIGINAL model code at toy sizes (make_fixtures.py there):
 OpenGVLab's InternVLChatModel (Qwen2 and InternLM2 LLMs), LLaVA-NeXT's LlavaQwenForCausalLM (Aquila-VL-2B's
-architecture), Mipha's MiphaPhiForCausalLM / MiphaPhi15ForCausalLM and xGen-MM's XGenMMPerceiver (LAVIS), with the
-logits they computed; the converted
+architecture), Mipha's MiphaPhiForCausalLM / MiphaPhi15ForCausalLM, xGen-MM's XGenMMPerceiver (LAVIS) and Molmo's
+olmo.model.Molmo (allenai/molmo, with its own image preprocessor), with the logits they computed; the converted
 transformers model, and the LinVT model `from_backbone` builds on it, must give those logits (<= 1e-4).
 """
 
@@ -332,6 +332,77 @@ def test_xgenmm_refuses_what_it_does_not_know(tmp_path):
     write(config, {**weights, "vlm.vision_tokenizer.layers.0.0.to_q.weight": torch.zeros(64, 32)})
     with pytest.raises(ConversionError, match="attention width vs 16 heads x 96: 64 != 1536"):
         convert_checkpoint("xgenmm", source, tmp_path / "out2")
+
+
+# -------------------------------------------------------------------- Molmo-7B-D (allenai/molmo, original code)
+MOLMO_VISION = '{"num_attention_heads": 2}'  # the fixture's toy ViT (the released one has 16 heads)
+
+
+def test_molmo_matches_the_original_code(tmp_path):
+    """Molmo's remote-code checkpoint (`model.` + allenai/molmo's olmo.model.Molmo: CLIP ViT read at layers -2 and -9,
+    2x2 attention pooling, SwiGLU projector, Qwen2-style LLM with 128 added token rows) -> linvt-hf's port. The
+    converted folder's processor gives the original preprocessor's tokens, crops and padding masks exactly (a
+    100x170 image: global view + 1x3 tiles with overlap margins); the port and LinVT-Molmo on it give the original's
+    logits, and never predict the added tokens."""
+    source = FIXTURES / "molmo_qwen2"
+    destination = tmp_path / "hf"
+    assert cli_main(["convert", "--from", "molmo", str(source), str(destination), "--vision-config", MOLMO_VISION]) == 0
+    expected = load_file(source / "expected.safetensors")
+    processor = linvt_hf.MolmoProcessor.from_pretrained(destination)
+    inputs = processor(images=[expected["image"].numpy()], text=["<|endoftext|><|image|> User: what is it Assistant:"],
+                       return_tensors="pt")
+    assert inputs["input_ids"].tolist() == expected["input_tokens"].tolist()
+    crops = inputs["pixel_values"]  # the original's patches: (row, col) patches of (row, col, channel) pixels
+    patches = crops.permute(0, 2, 3, 1).reshape(4, 6, 14, 6, 14, 3).permute(0, 1, 3, 2, 4, 5).reshape(1, 4, 36, 588)
+    assert torch.equal(patches, expected["images"])
+    assert torch.equal(inputs["image_masks"][None], expected["image_masks"])
+    model = linvt_hf.MolmoForConditionalGeneration.from_pretrained(destination, dtype=torch.float32).eval()
+    assert model.config.image_token_id == 262 and model.config.get_text_config().vocab_size == 260 + 128
+    got = logits(model, **inputs)
+    assert (got[..., :260] - expected["logits"]).abs().max() <= 1e-4
+    assert (got[..., 260:] == torch.finfo(torch.float32).min).all()
+    text = logits(model, input_ids=expected["text_input_ids"])[..., :260]
+    assert (text - expected["text_logits"]).abs().max() <= 1e-4
+    linvt = linvt_hf.LinVTForConditionalGeneration.from_backbone(
+        destination, video_tokenizer_config=tiny_linvt_config(), dtype=torch.float32
+    ).eval()
+    assert type(linvt) is linvt_hf.LinVTMolmoForConditionalGeneration
+    assert (logits(linvt, **inputs)[..., :260] - expected["logits"]).abs().max() <= 1e-4
+    video_processor = linvt_hf.LinVTProcessor.from_backbone(destination, num_video_tokens=8)
+    assert linvt.config.video_token_id == video_processor.tokenizer.convert_tokens_to_ids("<video>") == 265
+    video = np.random.default_rng(0).integers(0, 256, size=(4, 40, 40, 3), dtype=np.uint8)
+    video_inputs = video_processor.apply_chat_template(
+        [{"role": "user", "content": [{"type": "video", "video": video}, {"type": "text", "text": "what is it"}]}],
+        add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
+    )
+    assert tuple(video_inputs["pixel_values_videos"].shape[1:]) == (3, 84, 84)
+    out = linvt.generate(**video_inputs, max_new_tokens=2, do_sample=False)
+    new = out[0, video_inputs["input_ids"].shape[1] :]
+    assert new.shape == (2,) and (new < 260).all()  # the added tokens' logits are masked
+
+
+def test_molmo_refuses_what_it_does_not_know(tmp_path, capsys):
+    source = tmp_path / "molmo"
+    source.mkdir()
+    config = json.loads((FIXTURES / "molmo_qwen2" / "config.json").read_text())
+    weights = load_file(FIXTURES / "molmo_qwen2" / "model.safetensors")
+
+    def write(config_values: dict, tensors: dict) -> None:
+        (source / "config.json").write_text(json.dumps(config_values))
+        save_file(tensors, source / "model.safetensors")
+
+    vision = json.loads(MOLMO_VISION)
+    write(config, {**weights, "model.vision_backbone.cls_projector.weight": torch.zeros(32, 16)})
+    with pytest.raises(UnrecognizedKeysError, match="model.vision_backbone.cls_projector.weight"):
+        convert_checkpoint("molmo", source, tmp_path / "out", vision_config=vision)
+    write({**config, "clip_qkv": 8.0}, weights)
+    with pytest.raises(ConversionError, match=r"\{'clip_qkv': 8.0\}: the port builds the released architecture"):
+        convert_checkpoint("molmo", source, tmp_path / "out", vision_config=vision)
+    write({**config, "model_type": "qwen2"}, weights)
+    with pytest.raises(ConversionError, match="is not allenai's remote-code Molmo checkpoint"):
+        convert_checkpoint("molmo", source, tmp_path / "out", vision_config=vision)
+    assert cli_main(["convert", "--from", "molmo", str(source), str(tmp_path / "out"), "--image-token-id", "3"]) == 2
+    assert "--image-token-id does not apply to --from molmo" in capsys.readouterr().err
 
 
 def test_key_tables_map_every_original_key_once():

@@ -1,11 +1,11 @@
-"""The LinVT families (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3-VL-MoE, InternVL, LLaVA-OneVision, LLaVA, SmolVLM) on tiny
-random models.
+"""Every LinVT family (Qwen2-VL, Qwen2.5-VL, Qwen3-VL, Qwen3-VL-MoE, InternVL, LLaVA-OneVision, LLaVA, SmolVLM,
+Molmo2, xGen-MM, Molmo) on tiny random models.
 
 What every family must do: without a video, be its image-LLM (the paper's promise), bit for bit, whether built from a
 checkpoint transformers wrote for the image-LLM or from the loaded image-LLM; with videos, turn each into
 `num_video_tokens` tokens at its placeholders whatever its length; generate with a KV cache exactly as a full forward
 pass would predict (positions in decode steps), in batches with left padding as alone, in multi-video and multi-turn
-prompts.
+prompts; answer through transformers' pipeline as through generate.
 """
 
 from __future__ import annotations
@@ -17,14 +17,16 @@ import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file, save_file
+from transformers import pipeline
 
 from fake_hub import native_image_llm
+from linvt_hf import FAMILIES as REGISTERED
 from linvt_hf.family import family_of
 from linvt_hf.modeling.checkpoints import image_llm_class_of
 from linvt_hf.modeling.modeling_linvt import LINVT_VIDEO_INPUTS
 from linvt_hf.testing.tiny_models import make_tiny, tiny_linvt_config
 
-FAMILIES = ("qwen2_vl", "qwen2_5_vl", "qwen3_vl", "qwen3_vl_moe", "internvl", "llava_onevision", "llava", "smolvlm")
+FAMILIES = tuple(sorted(REGISTERED))  # every shipped family
 QUESTION = "what is the man doing"
 MAX_NEW_TOKENS = 6
 TOL = 1e-5
@@ -285,6 +287,20 @@ def test_batch_with_left_padding_equals_alone(tiny):
         alone_inputs = _chat(processor, [conversation])
         alone_new = _new_tokens(model, _generate(model, alone_inputs), alone_inputs["input_ids"].shape[1])[0]
         assert batch_new[row].tolist() == alone_new.tolist(), row
+
+
+def test_the_pipeline_answers_what_generate_answers(tiny):
+    """transformers' `pipeline("video-question-answering")` on the family's model and processor gives the answer the
+    chat template + `generate` + decode give (frames as the video)."""
+    model, processor = tiny
+    frames = _frames(8)
+    qa = pipeline("video-question-answering", model=model, processor=processor)
+    answer = qa(video=frames, question=QUESTION, num_frames=8, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    inputs = _chat(processor, [[_turn({"type": "video", "video": frames})]], num_frames=8)
+    with torch.no_grad():
+        out = model.generate(**inputs, max_new_tokens=MAX_NEW_TOKENS, do_sample=False)
+    expected = processor.tokenizer.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=True).strip()
+    assert answer == [{"answer": expected}]
 
 
 def test_two_videos_in_one_prompt(tiny):

@@ -8,12 +8,14 @@ refusing what nobody could load before anything is created; raw uint8 frames ref
 from __future__ import annotations
 
 import json
+import re
 import math
 
 import numpy as np
 import pytest
 import torch
 from huggingface_hub import HfApi
+from PIL import Image
 from safetensors.torch import load_file, save_file
 from transformers import AutoModelForImageTextToText, LlavaOnevisionForConditionalGeneration
 
@@ -277,3 +279,24 @@ def test_raw_uint8_frames_are_refused(family):
     raw = torch.randint(0, 256, pixels.shape, dtype=torch.uint8)
     with pytest.raises(TypeError, match=r"pixel_values_videos.*torch\.uint8"):
         model(**{**inputs, "pixel_values_videos": raw})
+
+
+def test_images_of_the_wrong_shape_are_refused_naming_the_family(family):
+    """Images go to the image-LLM's own path unchanged, but a wrong shape is refused first, naming the family and the
+    shape expected (the image-LLMs' own errors are cryptic, and Qwen's flattening view even took an extra leading
+    dimension silently); the processor's own shape passes."""
+    model, processor = make_tiny(family)
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, size=(40, 70, 3), dtype=np.uint8))
+    messages = [[{"role": "user", "content": [{"type": "image", "image": image}, {"type": "text", "text": "what"}]}]]
+    inputs = processor.apply_chat_template(
+        messages, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt"
+    )
+    inputs.pop("question_mask", None)
+    pixels = inputs["pixel_values"]
+    name = type(model.model).__name__
+    for bad in (pixels.unsqueeze(0), pixels[..., :-1]):
+        expected = rf"^{name}: pixel_values \(images\) must be \[.*\], got {re.escape(str(list(bad.shape)))}"
+        with pytest.raises(ValueError, match=expected):
+            model(**{**inputs, "pixel_values": bad})
+    assert any(len(shape) == pixels.ndim for shape in model.model.image_input_shapes())
+    model.model.check_image_inputs(pixels)

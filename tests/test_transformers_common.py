@@ -333,6 +333,7 @@ LinVTSmolvlmModelTest = family_test_class("smolvlm")
 LinVTInternvlModelTest = family_test_class("internvl")
 LinVTLlavaOnevisionModelTest = family_test_class("llava_onevision")
 LinVTLlavaModelTest = family_test_class("llava")
+LinVTMolmoModelTest = family_test_class("molmo")
 LinVTMolmo2ModelTest = family_test_class("molmo2")
 LinVTXgenmmModelTest = family_test_class("xgenmm")
 

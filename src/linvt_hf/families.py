@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from transformers import AutoProcessor
+from transformers import AutoImageProcessor, AutoProcessor
 
-from .family import LinVTFamily, register_family, register_legacy_video_tokenizer_renamings
+from .family import VIDEO_PROCESSOR_BACKENDS, LinVTFamily, register_family, register_legacy_video_tokenizer_renamings
 from .modeling import internvl as internvl_modeling
 from .modeling import llava as llava_modeling
 from .modeling import llava_onevision as llava_onevision_modeling
+from .modeling import molmo as molmo_modeling
 from .modeling import molmo2 as molmo2_modeling
 from .modeling import qwen2_vl as qwen2_vl_modeling
 from .modeling import qwen3_vl as qwen3_vl_modeling
@@ -18,6 +19,7 @@ from .modeling import xgenmm as xgenmm_modeling
 from .processing import internvl as internvl_processing
 from .processing import llava as llava_processing
 from .processing import llava_onevision as llava_onevision_processing
+from .processing import molmo as molmo_processing
 from .processing import molmo2 as molmo2_processing
 from .processing import qwen2_vl as qwen2_vl_processing
 from .processing import qwen3_vl as qwen3_vl_processing
@@ -170,6 +172,28 @@ def register_families() -> None:
             vision_modules=("model.vision_tower", "model.perceiver_resampler"),
             tiny_image_llm_config=xgenmm_modeling.tiny_image_llm_config,
             tiny_processor_parts=xgenmm_processing.tiny_processor_parts,
+        )
+    )
+
+    # Molmo (v1) is linvt-hf's own port too (transformers has Molmo2 only): its processors join the Auto classes here.
+    AutoImageProcessor.register(
+        molmo_modeling.MolmoConfig,
+        image_processor_classes={backend: molmo_processing.MolmoImageProcessor for backend in VIDEO_PROCESSOR_BACKENDS},
+        exist_ok=True,
+    )
+    AutoProcessor.register(molmo_modeling.MolmoConfig, molmo_processing.MolmoProcessor, exist_ok=True)
+    register_family(
+        LinVTFamily(
+            image_llm_model_type="molmo",
+            config_class=molmo_modeling.LinVTMolmoConfig,
+            model_class=molmo_modeling.LinVTMolmoModel,
+            for_generation_class=molmo_modeling.LinVTMolmoForConditionalGeneration,
+            processor_class=molmo_processing.LinVTMolmoProcessor,
+            language_model="model.language_model",
+            vision_modules=("model.vision_tower", "model.multi_modal_projector"),
+            tiny_image_llm_config=molmo_modeling.tiny_image_llm_config,
+            tiny_processor_parts=molmo_processing.tiny_processor_parts,
+            image_processor_class=molmo_processing.MolmoImageProcessor,
         )
     )
 

@@ -8,6 +8,8 @@ from which a LinVT model is built with `from_backbone` (docs/conversions.md).
 - `mipha`: Mipha's `MiphaPhiForCausalLM` (LLaVA-Phi code; SigLIP + Phi-2 or Phi-1.5) -> `LlavaForConditionalGeneration`
 - `xgenmm`: xGen-MM (BLIP-3)'s remote-code `XGenMMModelForConditionalGeneration` (SigLIP + Perceiver + Phi-3)
   -> linvt-hf's own `XGenMMForConditionalGeneration`
+- `molmo`: Molmo (v1)'s remote-code `MolmoForCausalLM` (allenai/Molmo-7B-D-0924: CLIP + attention pooling + Qwen2)
+  -> linvt-hf's own `MolmoForConditionalGeneration`
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import internvl2, llava_next_aquila, mipha, xgenmm
+from . import internvl2, llava_next_aquila, mipha, molmo, xgenmm
 from .core import ConversionError, ConversionReport, DestinationNotEmptyError, UnrecognizedKeysError
 
 CONVERSIONS: dict[str, Callable[..., ConversionReport]] = {
     internvl2.LAYOUT: internvl2.convert,
     llava_next_aquila.LAYOUT: llava_next_aquila.convert,
     mipha.LAYOUT: mipha.convert,
+    molmo.LAYOUT: molmo.convert,
     xgenmm.LAYOUT: xgenmm.convert,
 }
 

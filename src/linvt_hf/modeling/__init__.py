@@ -27,6 +27,14 @@ from .qwen2_vl import (
     LinVTQwen2VLForConditionalGeneration,
     LinVTQwen2VLModel,
 )
+from .molmo import (
+    LinVTMolmoConfig,
+    LinVTMolmoForConditionalGeneration,
+    LinVTMolmoModel,
+    MolmoConfig,
+    MolmoForConditionalGeneration,
+    MolmoModel,
+)
 from .molmo2 import LinVTMolmo2Config, LinVTMolmo2ForConditionalGeneration, LinVTMolmo2Model
 from .qwen3_vl import LinVTQwen3VLConfig, LinVTQwen3VLForConditionalGeneration, LinVTQwen3VLModel
 from .qwen3_vl_moe import LinVTQwen3VLMoeConfig, LinVTQwen3VLMoeForConditionalGeneration, LinVTQwen3VLMoeModel
@@ -81,6 +89,9 @@ __all__ = [
     "LinVTQwen3VLMoeConfig",
     "LinVTQwen3VLMoeForConditionalGeneration",
     "LinVTQwen3VLMoeModel",
+    "LinVTMolmoConfig",
+    "LinVTMolmoForConditionalGeneration",
+    "LinVTMolmoModel",
     "LinVTMolmo2Config",
     "LinVTMolmo2ForConditionalGeneration",
     "LinVTMolmo2Model",
@@ -97,6 +108,9 @@ __all__ = [
     "LlamaVidVideoTokenizer",
     "VideoTokenizer",
     "VideoTokenizerContext",
+    "MolmoConfig",
+    "MolmoForConditionalGeneration",
+    "MolmoModel",
     "XGenMMConfig",
     "XGenMMForConditionalGeneration",
     "XGenMMModel",

@@ -38,6 +38,12 @@ class LinVTFrameVideoPath:
         """`(height, width)` every frame must have (the vision encoder's image size), or None for any size."""
         return None
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Images as frames are: [num_images, C, height, width] at `frame_size` (not checked when it is None).
+        size = self.frame_size()
+        channels = getattr(self.config.vision_config, "num_channels", 3)
+        return [("num_images", channels, *size)] if size is not None else []
+
     def frame_features(
         self, pixel_values_videos: torch.Tensor, video_grid_thw: torch.Tensor | None, frames_per_video: list[int]
     ) -> list[torch.Tensor]:

@@ -36,6 +36,13 @@ class LinVTInternVLModel(LinVTFrameVideoPath, LinVTModel, InternVLModel):
 
     config_class = LinVTInternVLConfig
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Image tiles at the vision tower's image_size: [num_tiles, C, height, width].
+        vision = self.config.vision_config
+        size = vision.image_size
+        height, width = (size, size) if isinstance(size, int) else size
+        return [("num_tiles", vision.num_channels, height, width)]
+
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         return self.get_image_features(pixel_values, return_dict=True).pooler_output
 

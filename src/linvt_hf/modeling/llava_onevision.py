@@ -32,6 +32,12 @@ class LinVTLlavaOnevisionModel(LinVTFrameVideoPath, LinVTModel, LlavaOnevisionMo
 
     config_class = LinVTLlavaOnevisionConfig
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Each image's patches (base view + any-resolution tiles) at the vision tower's image_size, batched or not.
+        vision = self.config.vision_config
+        patch = (vision.num_channels, vision.image_size, vision.image_size)
+        return [("batch", "num_patches", *patch), ("num_patches", *patch)]
+
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # The native path takes the frames as one video and appends one `image_newline` token after its last frame:
         # not a frame token, so it is left out.

@@ -284,6 +284,31 @@ class LinVTModel(LinVTVideoContextMixin, LinVTPreTrainedMixin):
         with `input_ids` `[B, L]` and everything else (images, masks, cache) as given."""
         raise NotImplementedError
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        """The shapes the image-LLM's image path takes as `pixel_values`: sizes fixed by the config (ints) and free
+        ones (names, for the error); empty: any (the image-LLM's own checks apply)."""
+        return []
+
+    def check_image_inputs(self, pixel_values: Any) -> None:
+        """Images go to the image-LLM's own path unchanged; a wrong shape is refused here, by family, before it
+        reaches a vision layer's cryptic error (or none: a flattening view can take a wrong shape silently).
+
+        Raises:
+            ValueError: `pixel_values` has none of `image_input_shapes()`.
+        """
+        shapes = self.image_input_shapes()
+        if not shapes or not isinstance(pixel_values, torch.Tensor):
+            return
+        got = tuple(pixel_values.shape)
+        for shape in shapes:
+            if len(shape) == len(got) and all(not isinstance(e, int) or e == g for e, g in zip(shape, got)):
+                return
+        expected = " or ".join("[" + ", ".join(map(str, shape)) + "]" for shape in shapes)
+        raise ValueError(
+            f"{type(self).__name__}: pixel_values (images) must be {expected}, got {list(got)}; prepare images with "
+            "this family's processor"
+        )
+
     def image_llm_forward(self, **kwargs: Any) -> Any:
         """The image-LLM's own base forward (for the hooks)."""
         return super().forward(**kwargs)
@@ -435,6 +460,7 @@ class LinVTModel(LinVTVideoContextMixin, LinVTPreTrainedMixin):
             kwargs: the image-LLM's own inputs (attention_mask, position_ids, cache, pixel_values, `return_dict`
                 (False returns a tuple), ...).
         """
+        self.check_image_inputs(kwargs.get("pixel_values"))
         if video_context is not None and video_features is None and input_ids is not None:
             video_features = self.video_features_from_context(
                 video_context, input_ids, question_mask, video_sample_index, output_aggregation_weights

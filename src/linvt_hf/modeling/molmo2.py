@@ -103,6 +103,13 @@ class LinVTMolmo2Model(LinVTFrameVideoPath, LinVTModel, Molmo2Model):
         height, width = self.config.vision_config.image_size  # the ViT's image_size
         return height, width
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Crops cut into the ViT's patches: [num_crops, patches per crop, patch_size^2 * C].
+        vision = self.config.vision_config
+        height, width = self.frame_size()
+        patch = vision.patch_size
+        return [("num_crops", (height // patch) * (width // patch), patch * patch * vision.num_channels)]
+
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """Molmo2's image path for F frames `[F, C, S, S]` -> `[F, N, D]`, N = rows * cols of `frame_grid`.
 

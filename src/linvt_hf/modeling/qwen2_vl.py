@@ -81,6 +81,11 @@ class LinVTQwenVideoPath:
             )
         return videos
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Images are flattened patches: [num_patches, C * temporal_patch_size * patch_size^2].
+        vision = self.config.vision_config
+        return [("num_patches", vision.in_channels * vision.temporal_patch_size * vision.patch_size**2)]
+
     def temporal_patch_tokens(self, pixel_values: torch.Tensor, grid_thw: torch.Tensor) -> torch.Tensor:
         """The merged tokens of one run of temporal patches (`grid_thw` `[[t, h, w]]`) through Qwen's own video path:
         `[t * h * w / merge**2, D]` (Qwen3-VL: `[..., D, 1 + S]` with its DeepStack maps)."""

@@ -54,6 +54,10 @@ class LinVTSmolVLMModel(LinVTFrameVideoPath, LinVTModel, SmolVLMModel):
         size = self.config.vision_config.image_size
         return size, size
 
+    def image_input_shapes(self) -> list[tuple[int | str, ...]]:
+        # Each prompt's images (splits + global view, padded): [batch, num_images, C, size, size].
+        return [("batch", "num_images", self.config.vision_config.num_channels, *self.frame_size())]
+
     def encode_frames(self, pixel_values: torch.Tensor) -> torch.Tensor:
         # SmolVLM's image path (`get_image_features`) for unpadded images: the vision encoder (every patch attended)
         # and the connector, `[F, N, D]` with N = (S / patch / scale_factor)^2. (Called directly: `get_image_features`

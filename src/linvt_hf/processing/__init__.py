@@ -9,6 +9,7 @@ from .errors import VideoDecodeError
 from .internvl import LinVTInternVLProcessor
 from .llava import LLAVA_CHAT_TEMPLATE, LinVTLlavaProcessor
 from .llava_onevision import LinVTLlavaOnevisionProcessor
+from .molmo import MOLMO_CHAT_TEMPLATE, LinVTMolmoProcessor, MolmoImageProcessor, MolmoProcessor
 from .molmo2 import LinVTMolmo2ImageProcessor, LinVTMolmo2Processor
 from .processor import LinVTProcessor, LinVTProcessorMixin
 from .qwen2_vl import LinVTQwen2_5_VLProcessor, LinVTQwen2VLProcessor
@@ -33,6 +34,7 @@ __all__ = [
     "LinVTQwen2VLProcessor",
     "LinVTQwen2_5_VLProcessor",
     "LinVTQwen3VLProcessor",
+    "LinVTMolmoProcessor",
     "LinVTMolmo2ImageProcessor",
     "LinVTMolmo2Processor",
     "LinVTSmolVLMProcessor",
@@ -45,6 +47,9 @@ __all__ = [
     "UntrustedWeightsError",
     "VideoDecodeError",
     "VideoMetadata",
+    "MOLMO_CHAT_TEMPLATE",
+    "MolmoImageProcessor",
+    "MolmoProcessor",
     "XGENMM_CHAT_TEMPLATE",
     "XGenMMProcessor",
     "clear_shot_cache",

@@ -12,6 +12,10 @@ the transformers release they were written for (4.45), e.g.
         --internvl PATH/OpenGVLab/InternVL --llava-next PATH/LLaVA-VL/LLaVA-NeXT --mipha PATH/zhuyiche/llava-phi \
         --xgenmm PATH/salesforce/LAVIS  # (its xgen-mm branch; also needs einops-exts in the --target folder)
 
+Molmo (`--molmo PATH/allenai/molmo`) also needs, in --target folders on PYTHONPATH, omegaconf 2.3.0 with
+antlr4-python3-runtime 4.9.3 (its config code) and torchvision (its preprocessor's resize), e.g.
+    pip install --target /tmp/molmo_deps --no-deps omegaconf==2.3.0 antlr4-python3-runtime==4.9.3 torchvision
+
 Shims (documented where used): `timm.models.layers.DropPath` (InternViT imports it; with drop_path_rate 0 it is
 never built) and, for LLaVA-NeXT, stub modules for the optional vision towers its builder imports (imagebind,
 open_clip, ...); the classes that run are the original ones.
@@ -20,6 +24,7 @@ open_clip, ...); the classes that run are the original ones.
 from __future__ import annotations
 
 import argparse
+import importlib.machinery
 import json
 import sys
 import types
@@ -294,12 +299,152 @@ def xgenmm(repo: Path) -> None:
     sys.path.remove(str(repo))
 
 
+# ------------------------------------------------------------------------------------- Molmo-7B-D (allenai/molmo)
+MOLMO_EXTRA_TOKENS = ("<im_start>", "<im_end>", "<im_patch>", "<im_col>", "<|image|>")
+
+
+def molmo_tokenizer(folder: Path):
+    """A tiny byte-level Qwen2 tokenizer (the 256 byte symbols, no merges, `<|endoftext|>` as EOS and no BOS, as
+    Qwen2's), saved in `folder` (its name holds "qwen2": allenai's `build_tokenizer` then uses EOS as BOS)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    from transformers.models.gpt2.tokenization_gpt2 import bytes_to_unicode
+
+    vocab = {symbol: i for i, symbol in enumerate(bytes_to_unicode().values())}
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    backend.decoder = decoders.ByteLevel()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def molmo(repo: Path) -> None:
+    """allenai/Molmo-7B-D-0924 on the Hub holds the remote-code `MolmoForCausalLM`: its weights are `model.` + the
+    state dict of allenai/molmo's `olmo.model.Molmo` (olmo/hf_molmo.py loads one into the other, strict), its
+    config.json the remote-code config (the LLM's fields at the top level; the CLIP ViT, pooling and projector are
+    fixed in the remote code, as hf_molmo.py lists them). This builds that original class at toy sizes (the
+    released architecture: CLIP ViT read at layers -2 and -9, 2x2 attention pooling, SwiGLU projector, Qwen2-style
+    LLM with qkv bias and 128 added token rows) and runs the original preprocessor (olmo/data/model_preprocessor.py,
+    crop mode overlap-and-resize-c2, with torchvision's real resize) on an image.
+
+    Shims: olmo.util imports boto3, botocore and cached_path for remote files, which the model code never uses
+    (stubs); torchvision's transforms run as they are, but its compiled detection operators cannot load with a
+    CPU-only torch, so their meta registrations (`torchvision._meta_registrations`) are skipped."""
+    import tempfile
+
+    import numpy as np
+    import transformers
+
+    sys.path.insert(0, str(repo))
+    recoverable = type("SchemeClient", (), {"recoverable_errors": (), "__init__": lambda self, *a, **k: None})
+    stub_module("boto3")
+    stub_module("botocore")
+    stub_module("botocore.exceptions", **{name: type(name, (Exception,), {}) for name in
+                                          ("ClientError", "HTTPClientError", "ConnectionError")})
+    stub_module("botocore.config", Config=lambda *args, **kwargs: None)
+    stub_module("cached_path", cached_path=None, get_download_progress=None)
+    stub_module("cached_path.schemes", SchemeClient=recoverable, add_scheme_client=lambda *args: None)
+    stub_module("torchvision._meta_registrations")
+    for name in ("boto3", "botocore", "botocore.exceptions", "botocore.config", "cached_path", "cached_path.schemes",
+                 "torchvision._meta_registrations"):  # transformers probes packages with importlib.util.find_spec
+        sys.modules[name].__spec__ = importlib.machinery.ModuleSpec(name, None)
+    package_without_init("olmo.data", repo / "olmo" / "data")  # its __init__ imports every dataset
+    from olmo import ModelConfig, Molmo, TokenizerConfig, VisionBackboneConfig
+    from olmo.config import ActivationType, ImagePooling2DType, LayerNormType
+    from olmo.data.model_preprocessor import MultiModalPreprocessor
+    from olmo.tokenizer import build_tokenizer
+
+    folder = HERE / "molmo_qwen2"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():
+        old.unlink()
+    with tempfile.TemporaryDirectory() as scratch:
+        base = Path(scratch) / "tiny-qwen2"
+        molmo_tokenizer(base)
+        embedding_size = 260  # the LLM's rows: the 257 tokens padded, as Qwen2's 151646 to 152064
+        wrapper = build_tokenizer(str(base), pad_tokenizer_to=embedding_size)
+    wrapper.tokenizer.save_pretrained(folder)
+    side, patch, margins, max_crops = 84, 14, (2, 2), 4  # 6x6 patches, 3x3 tokens a crop
+    config = ModelConfig(
+        d_model=32, n_heads=4, n_kv_heads=2, qkv_bias=True, clip_qkv=None, n_layers=2, mlp_hidden_size=128,
+        activation_type=ActivationType.swiglu, block_type="sequential", attention_layer_norm=False,
+        residual_dropout=0, response_residual_dropout=0, embedding_dropout=0, layer_norm_type=LayerNormType.rms,
+        layer_norm_with_affine=True, layer_norm_eps=1e-5, attention_layer_norm_with_affine=True,
+        max_position_embeddings=512, include_bias=False, bias_for_layer_norm=False, scale_logits=False,
+        vocab_size=embedding_size, embedding_size=embedding_size, additional_vocab_size=128,
+        new_embedding_init_range=0.02, weight_tying=False, norm_after=False, max_crops=max_crops,
+        crop_mode="overlap-and-resize-c2", use_col_tokens=True, image_padding_embed="pad_and_partial_pad",
+        fix_image_padding=False, rope=True, rope_theta=500000.0, vit_layers=[-2, -9],
+        image_pooling_2d=ImagePooling2DType.attention_meanq, normalize_input_embeds=False,
+        overlap_margins=margins, tokenizer=TokenizerConfig(identifier=str(base)), init_device="cpu",
+        vision_backbone=VisionBackboneConfig(
+            image_model_type="openai", image_default_input_size=(side, side), image_patch_size=patch,
+            image_pos_patch_size=patch, image_emb_dim=16, image_num_heads=2, image_num_key_value_heads=2,
+            image_num_layers=10, image_head_dim=8, image_mlp_dim=32, image_mlp_activations="quick_gelu",
+            image_dropout_rate=0.0, image_num_pos=1 + (side // patch) ** 2, image_norm_eps=1e-5,
+        ),
+    )
+    # Epsilon and rope theta other than Qwen2's defaults, so that the test sees them carried over.
+    torch.manual_seed(0)
+    model = Molmo(config).float().eval()
+    with torch.no_grad():
+        for name, parameter in model.named_parameters():
+            noise = torch.randn_like(parameter)
+            if "norm" in name or "pre_ln" in name or name.endswith("ln_f.weight"):
+                parameter.copy_(noise * 0.2 + (0.0 if name.endswith("bias") else 1.0))
+            else:
+                parameter.copy_(noise * (0.5 if "pad_embed" in name else 0.1))
+    preprocessor = MultiModalPreprocessor(
+        tokenizer=wrapper, normalize="openai", crop_mode="overlap-and-resize-c2", max_crops=max_crops,
+        overlap_margins=margins, resize="default", use_col_tokens=True, base_image_input_size=(side, side),
+        image_pooling_w=2, image_pooling_h=2, image_token_length_w=3, image_token_length_h=3,
+        image_patch_size=patch, image_padding_mask=True,
+    )
+    image = np.random.default_rng(0).integers(0, 256, size=(100, 170, 3), dtype=np.uint8)
+    prompt = " User: what is it Assistant:"  # the remote-code processor's format (always_start_with_space)
+    batch = preprocessor(image, [prompt])
+    tensors = {key: torch.from_numpy(np.asarray(value))[None] for key, value in batch.items()
+               if key in ("input_tokens", "images", "image_masks", "image_input_idx")}
+    with torch.no_grad():
+        logits = model(input_ids=tensors["input_tokens"].long(), images=tensors["images"],
+                       image_masks=tensors["image_masks"], image_input_idx=tensors["image_input_idx"]).logits
+        text_ids = torch.tensor([wrapper.encode(prompt)], dtype=torch.long)
+        text_logits = model(input_ids=text_ids).logits
+    remote_config = {
+        "architectures": ["MolmoForCausalLM"], "model_type": "molmo", "torch_dtype": "float32",
+        "auto_map": {"AutoConfig": "config_molmo.MolmoConfig",
+                     "AutoModelForCausalLM": "modeling_molmo.MolmoForCausalLM"},
+        "transformers_version": transformers.__version__, "hidden_size": 32, "intermediate_size": 128,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "num_hidden_layers": 2, "max_position_embeddings": 512,
+        "vocab_size": embedding_size, "embedding_size": embedding_size, "layer_norm_eps": 1e-5,
+        "layer_norm_type": "rms", "rope_theta": 500000.0, "qkv_bias": True, "clip_qkv": None,
+        "attention_layer_norm": False, "norm_after": False, "weight_tying": False, "use_position_ids": True,
+        "initializer_range": 0.02, "use_cache": True, "tie_word_embeddings": False,
+    }
+    (folder / "config.json").write_text(json.dumps(remote_config, indent=1) + "\n")
+    preprocessor_config = {  # the remote-code MolmoImageProcessor's settings, as the Hub's preprocessor_config.json
+        "image_processor_type": "MolmoImageProcessor", "base_image_input_size": [side, side],
+        "image_patch_size": patch, "image_token_length_h": 3, "image_token_length_w": 3, "max_crops": max_crops,
+        "overlap_margins": list(margins), "image_padding_mask": True, "do_normalize": True,
+        "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
+    }
+    (folder / "preprocessor_config.json").write_text(json.dumps(preprocessor_config, indent=1) + "\n")
+    save_file({f"model.{key}": value.contiguous() for key, value in model.state_dict().items()},
+              folder / "model.safetensors", metadata={"format": "pt"})
+    save_file(dict(image=torch.from_numpy(image), logits=logits, text_input_ids=text_ids, text_logits=text_logits,
+                   **{key: value.contiguous() for key, value in tensors.items()}), folder / "expected.safetensors")
+    print(f"wrote {folder}: {sorted(p.name for p in folder.iterdir())}")
+    sys.path.remove(str(repo))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--internvl", type=Path, help="checkout of github.com/OpenGVLab/InternVL")
     parser.add_argument("--llava-next", type=Path, help="checkout of github.com/LLaVA-VL/LLaVA-NeXT")
     parser.add_argument("--mipha", type=Path, help="checkout of github.com/zhuyiche/llava-phi")
     parser.add_argument("--xgenmm", type=Path, help="checkout of github.com/salesforce/LAVIS, branch xgen-mm")
+    parser.add_argument("--molmo", type=Path, help="checkout of github.com/allenai/molmo")
     args = parser.parse_args()
     if args.internvl:
         internvl(args.internvl)
@@ -309,6 +454,8 @@ def main() -> None:
         mipha(args.mipha)
     if args.xgenmm:
         xgenmm(args.xgenmm)
+    if args.molmo:
+        molmo(args.molmo)
 
 
 if __name__ == "__main__":
