@@ -384,7 +384,7 @@ def main() -> int:
         print(json.dumps((measure_linvt if kind == "linvt" else measure_vision)(**spec)))
         return 0
     if args.smoke:
-        args.frames, args.long_from, args.temporal_window = [4, 8, 16], 16, 4
+        args.frames, args.long_from, args.temporal_window = [4, 16], 16, 4  # short and windowed
         args.tokens_per_frame, args.hidden, args.size, args.vision_frames = 16, 64, 56, 2
     elif args.plot is None:
         args.plot = Path(__file__).with_name("linvt_scaling.png")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -24,18 +25,15 @@ def test_benchmark_smoke_run(script):
 
 def test_recipe_variants_refuse_options_that_change_the_image_llm(tmp_path):
     """A variant reuses the prepared image-LLM, so an option acting on it (the LLM's depth here) is refused before
-    any training, and a malformed variant is named."""
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_recipe_variants.py"), "--work-dir", str(tmp_path),
-         "--variant", "deeper=--num_llm_layers 3"],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode != 0
-    assert "variant 'deeper' changes ['num_llm_layers'], which act on the image-LLM" in result.stderr
+    any training, and a malformed variant is named. (In-process: the script's `main` takes its argv.)"""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import bench_recipe_variants
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    refused = "variant 'deeper' changes ['num_llm_layers'], which act on the image-LLM"
+    with pytest.raises(ValueError, match=re.escape(refused)):
+        bench_recipe_variants.main(["--work-dir", str(tmp_path), "--variant", "deeper=--num_llm_layers 3"])
     assert not any(tmp_path.iterdir())  # nothing was prepared
-    result = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_recipe_variants.py"), "--work-dir", str(tmp_path),
-         "--variant", "--num_queries 8,4,4"],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert "--variant must be NAME=" in result.stderr
+    with pytest.raises(ValueError, match="--variant must be NAME="):
+        bench_recipe_variants.main(["--work-dir", str(tmp_path), "--variant", "--num_queries 8,4,4"])

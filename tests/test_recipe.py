@@ -333,6 +333,39 @@ def test_an_accuracy_probe_records_each_skill_and_leaves_training_unchanged(tmp_
         recipe.AccuracyProbe(processor, items, every=0, batch_size=4)
 
 
+def test_modules_trained_with_linvt_learn_in_both_stages_and_come_back_plain(tmp_path):
+    """`also_train` (the ablation of paper Tab. 3 trains a re-initialised projector): the projector learns in stage 1
+    and in stage 2 (PEFT's `modules_to_save`), the merged model holds the trained projector as a plain module, and
+    without it the projector stays as it was."""
+    args = recipe.RecipeArguments(output_dir=str(tmp_path), smoke=True, backbone="internvl")
+    args.stage1_steps = 2  # the first step's learning rate is 0 (warm-up)
+    data = tmp_path / "data"
+    generate_synthetic_video_qa(data, num_train=4, num_validation=1, seed=0)
+    processor = recipe.build_processor(args)
+    torch.manual_seed(0)
+    image_llm = recipe.build_image_llm(args, processor)
+    path = "model.multi_modal_projector"
+
+    def projector(model):
+        return {k: v.detach().clone() for k, v in model.get_submodule(path).state_dict().items()}
+
+    model = recipe.convert_image_llm(args, copy.deepcopy(image_llm), processor)
+    before = projector(model)
+    recipe.train_stage1(args, model, processor, data, also_train=(path,))
+    after_stage1 = projector(model)
+    assert all(not torch.equal(before[k], after_stage1[k]) for k in before if k.endswith("weight"))
+    merged = recipe.train_stage2(args, model, processor, data, also_train=(path,))
+    assert type(merged.get_submodule(path)) is type(image_llm.get_submodule(path))
+    after_stage2 = projector(merged)
+    assert after_stage2.keys() == before.keys()
+    assert all(not torch.equal(after_stage1[k], after_stage2[k]) for k in before if k.endswith("weight"))
+
+    plain = recipe.convert_image_llm(args, copy.deepcopy(image_llm), processor)
+    recipe.train_stage1(args, plain, processor, data)
+    plain = recipe.train_stage2(args, plain, processor, data)
+    assert all(torch.equal(before[k], v) for k, v in projector(plain).items())
+
+
 def test_evaluating_leaves_the_padding_side_and_the_stages_pad_on_the_left(tmp_path):
     """Answering pads its prompts on the left without changing the tokenizer (it used to set `padding_side="left"`
     for good: what trained after an evaluation depended on whether one had run); the stages' collator pads on the left

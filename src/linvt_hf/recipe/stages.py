@@ -3,6 +3,7 @@ LinVT alone on video captions; stage 2: LoRA on the LLM + LinVT on video QA), wi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from peft import LoraConfig
@@ -65,10 +66,18 @@ def video_collator(args: RecipeArguments, processor: LinVTProcessorMixin, data_d
 
 
 def train_stage1(
-    args: RecipeArguments, model: LinVTForConditionalGeneration, processor: LinVTProcessorMixin, data_dir: Path
+    args: RecipeArguments,
+    model: LinVTForConditionalGeneration,
+    processor: LinVTProcessorMixin,
+    data_dir: Path,
+    also_train: Sequence[str] = (),
 ) -> None:
-    """Stage 1: LinVT alone learns, on video captions (cross-entropy + video-caption contrastive)."""
+    """Stage 1: LinVT alone learns, on video captions (cross-entropy + video-caption contrastive). `also_train`:
+    module paths of the image-LLM that learn with it (the ablation of paper Tab. 3 re-initialises the projector and
+    trains it on video alone)."""
     prepare_stage1(model)
+    for path in also_train:
+        model.get_submodule(path).requires_grad_(True)
     trainer = LinVTTrainer(
         model=model,
         args=training_arguments(args, "stage1", args.stage1_steps, args.stage1_lr),
@@ -85,10 +94,14 @@ def train_stage2(
     processor: LinVTProcessorMixin,
     data_dir: Path,
     callbacks: list[TrainerCallback] | None = None,
+    also_train: Sequence[str] = (),
 ) -> LinVTForConditionalGeneration:
     """Stage 2: LoRA on the LLM + LinVT, on video QA (with `stage2_image_share` of image QA); returns the merged
-    model. `callbacks` go to its `Trainer` (e.g. an `AccuracyProbe`)."""
-    lora = LoraConfig(r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0)
+    model. `callbacks` go to its `Trainer` (e.g. an `AccuracyProbe`); `also_train`: module paths of the image-LLM
+    trained in full too (PEFT's `modules_to_save`), as in `train_stage1`."""
+    lora = LoraConfig(
+        r=args.lora_rank, lora_alpha=2 * args.lora_rank, lora_dropout=0.0, modules_to_save=list(also_train) or None
+    )
     peft_model = prepare_stage2(model, lora)
     out = Path(args.output_dir)
     qa = data_dir / "train_qa.jsonl"
