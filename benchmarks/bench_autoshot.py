@@ -17,7 +17,9 @@ Transitions by kind (section "transitions"): clips of generated or real scenes j
 (through black) or wipes of 5-30 frames, or by cuts between fast pans and flashes ("motion": no transition inside a
 scene); see benchmarks/_transitions.py. F1 of each detector against the truth, whether the fast path's shots equal
 full AutoShot's, the AutoShot windows each ran, and the cheap pass's recall margin (its lowest window score where
-full AutoShot fires: >= 1 means the fast path ran every window full AutoShot fires in).
+full AutoShot fires: >= 1 means the fast path ran every window full AutoShot fires in), the highest full-AutoShot
+probability on a frame the fast path did not score (below the threshold 0.296: the windows it skipped, by the cheap
+pass or by a neighbour's context, held nothing AutoShot fires on), and the fast path in bfloat16 ("fast bf16").
 
 Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
 sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect) and peak memory
@@ -53,7 +55,7 @@ from video_factory import make_video  # noqa: E402
 from linvt_hf.processing.autoshot import AutoShot  # noqa: E402
 from linvt_hf.processing.autoshot.network import DEFAULT_THRESHOLD, WINDOW_STRIDE  # noqa: E402
 from linvt_hf.processing.shot_candidates import CANDIDATE_MARGIN, candidate_scores  # noqa: E402
-from linvt_hf.processing.shots import ShotDetector, detect_shots  # noqa: E402
+from linvt_hf.processing.shots import ShotDetector  # noqa: E402
 from linvt_hf.processing.video_io import load_video, stream_video  # noqa: E402
 
 import _transitions  # noqa: E402
@@ -61,7 +63,21 @@ from _shared import machine, run_child  # noqa: E402
 
 VIDEOS = ROOT / "tests" / "data" / "videos"
 TOLERANCE = 2
-DETECTORS = ("autoshot_full", "autoshot", "histogram")  # full AutoShot, the fast path, the fallback
+DETECTORS = ("autoshot_full", "autoshot", "autoshot_bf16", "histogram")  # see RUNS
+# What each named run is: (detector, AutoShot precision). Full AutoShot and the fast path in the published model's
+# float32; "autoshot_bf16" the fast path in bfloat16 (what precision="auto" picks on CPUs with native bfloat16).
+RUNS = {
+    "autoshot_full": ("autoshot_full", "float32"),
+    "autoshot": ("autoshot", "float32"),
+    "autoshot_bf16": ("autoshot", "bfloat16"),
+    "histogram": ("histogram", "float32"),
+}
+
+
+def shot_detector(run: str) -> ShotDetector:
+    """The detector of a named run (RUNS), shot cache off: every call detects."""
+    detector, precision = RUNS[run]
+    return ShotDetector(detector, precision=precision, cache=False)
 
 
 def real_frames() -> list[np.ndarray]:
@@ -171,7 +187,7 @@ def quality(clip_sets: dict[str, list[tuple[object, int, list[int]]]], detectors
             totals, elapsed = np.zeros(3, dtype=np.int64), 0.0
             for video, _, cuts in clips:
                 start = time.perf_counter()
-                shots = detect_shots(video, detector, cache=False)
+                shots = shot_detector(detector)(video).shots
                 elapsed += time.perf_counter() - start
                 totals += match([first for first, _ in shots[1:]], cuts)
             tp, fp, fn = (int(value) for value in totals)
@@ -192,23 +208,25 @@ def transition_quality(
 ) -> None:
     """F1 of full AutoShot, the fast path and the histogram detector per transition kind, generated and real."""
     real = real_frames()
-    detectors = {name: ShotDetector(name, cache=False) for name in DETECTORS}
+    names = ("autoshot_full", "autoshot", "autoshot_bf16", "histogram")
+    detectors = {name: shot_detector(name) for name in names}
     print(f"\n### Transitions by kind: F1 against the truth (a detected cut within a transition's span +-"
           f"{_transitions.TOLERANCE}), {clips_per_set} clips of {num_scenes} scenes per set\n")
-    print("| source | kind | frames | transitions | F1 full AutoShot | F1 fast path | F1 histogram "
-          "| fast = full (clips) | windows run fast / full | min cheap score where full fires "
-          "| frames/s full / fast |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| source | kind | frames | transitions | F1 full AutoShot | F1 fast path | F1 fast path bf16 | F1 histogram "
+          "| fast = full (clips) | fast bf16 = full (clips) | windows run fast / full "
+          "| min cheap score where full fires | max full probability where fast skipped "
+          "| frames/s full / fast / fast bf16 |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for source in sources:
         for kind in kinds:
             clips = [
                 _transitions.make_clip(kind, source, rng, real, num_scenes, scene_lengths=scene_lengths)
                 for _ in range(clips_per_set)
             ]
-            counts = {name: np.zeros(3, dtype=np.int64) for name in DETECTORS}
-            elapsed = dict.fromkeys(DETECTORS, 0.0)
+            counts = {name: np.zeros(3, dtype=np.int64) for name in names}
+            elapsed = dict.fromkeys(names, 0.0)
             windows = {"autoshot": 0, "autoshot_full": 0}
-            same, margin = 0, np.inf
+            same, same_bf16, margin, skipped_max = 0, 0, np.inf, 0.0
             for frames, spans in clips:
                 shots = {}
                 for name, detector in detectors.items():
@@ -219,10 +237,14 @@ def transition_quality(
                     counts[name] += _transitions.match_spans([first for first, _ in detection.shots[1:]], spans)
                     if name == "autoshot":
                         windows[name] += len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE))
+                        fast_scored = detection.scored
                     if name == "autoshot_full":
                         windows[name] += -(-len(frames) // WINDOW_STRIDE)
                         full = detection.probabilities
                 same += shots["autoshot"] == shots["autoshot_full"]
+                # How close a frame the fast path did not score comes to firing in full AutoShot (< threshold: safe).
+                skipped_max = max(skipped_max, float(full[~fast_scored].max(initial=0.0)))
+                same_bf16 += shots["autoshot_bf16"] == shots["autoshot_full"]
                 # Recall margin of the cheap pass: its score on each window where full AutoShot fires (must be >= 1).
                 small = next(iter(stream_video(frames, size=(27, 48), chunk_size=None))).frames
                 cheap = candidate_scores(small)
@@ -232,13 +254,15 @@ def transition_quality(
                         around = slice(max(0, centre.start - CANDIDATE_MARGIN), centre.stop + CANDIDATE_MARGIN)
                         margin = min(margin, float(cheap[around].max()))
             total_frames = sum(len(frames) for frames, _ in clips)
-            scores = {name: _transitions.f1(*map(int, counts[name])) for name in DETECTORS}
+            scores = {name: _transitions.f1(*map(int, counts[name])) for name in names}
             true = int(counts["histogram"][0] + counts["histogram"][2])
             print(
                 f"| {source} | {kind} | {total_frames} | {true} | {scores['autoshot_full']:.3f} "
-                f"| {scores['autoshot']:.3f} | {scores['histogram']:.3f} | {same}/{len(clips)} "
-                f"| {windows['autoshot']} / {windows['autoshot_full']} | {margin:.2f} "
-                f"| {total_frames / elapsed['autoshot_full']:.0f} / {total_frames / elapsed['autoshot']:.0f} |",
+                f"| {scores['autoshot']:.3f} | {scores['autoshot_bf16']:.3f} | {scores['histogram']:.3f} "
+                f"| {same}/{len(clips)} | {same_bf16}/{len(clips)} "
+                f"| {windows['autoshot']} / {windows['autoshot_full']} | {margin:.2f} | {skipped_max:.3f} "
+                f"| {total_frames / elapsed['autoshot_full']:.0f} / {total_frames / elapsed['autoshot']:.0f} "
+                f"/ {total_frames / elapsed['autoshot_bf16']:.0f} |",
                 flush=True,
             )
 
@@ -255,7 +279,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
     for length in minutes:
         path = workdir / f"long_{length:g}min.mp4"
         spans = _transitions.write_long_video(path, length, rng, real_hd)
-        runs = ["decode only", "scan only", "histogram", "autoshot"]
+        runs = ["decode only", "scan only", "histogram", "autoshot", "autoshot_bf16"]
         runs += ["autoshot_full"] if length <= full_minutes else []
         decode_seconds = None
         for run in runs:
@@ -283,7 +307,7 @@ def measure(spec: dict) -> dict:
 
     # No shot cache: every run detects (a cached answer would time the cache).
     decode_only = spec["run"] in ("decode only", "scan only")
-    detector = None if decode_only else ShotDetector(spec["run"], cache=False)
+    detector = None if decode_only else shot_detector(spec["run"])
     if detector is not None and spec["run"] != "histogram":
         detector(np.zeros((1, 27, 48, 3), dtype=np.uint8))  # loads the model outside the timing
     reset_peak_rss()
@@ -301,7 +325,7 @@ def measure(spec: dict) -> dict:
         frames = detection.num_frames
         cuts = [first for first, _ in detection.shots[1:]]
         f1 = _transitions.f1(*_transitions.match_spans(cuts, [tuple(span) for span in spec["spans"]]))
-        if spec["run"] == "autoshot":
+        if RUNS[spec["run"]][0] == "autoshot":
             windows = int(len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE)))
         elif spec["run"] == "autoshot_full":
             windows = -(-frames // WINDOW_STRIDE)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import importlib.util
+import platform
 import sys
 import time
 import types
@@ -371,3 +372,37 @@ def test_predict_rejects_bad_frames(model: AutoShot) -> None:
         model.predict_transitions(np.zeros((0, 27, 48, 3), dtype=np.uint8))
     with pytest.raises(ValueError, match="27, 48, 3"):
         model.predict_transitions(np.zeros((5, 54, 96, 3), dtype=np.uint8))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Precision
+
+
+def test_bfloat16_keeps_the_published_probabilities_close_and_the_cut(model: AutoShot, real_frames) -> None:
+    frames, cut = real_frames
+    exact = model.predict_transitions(frames, batch_size=2, precision="float32")
+    fast = model.predict_transitions(frames, batch_size=2, precision="bfloat16")
+    assert fast.dtype == np.float32 and fast.shape == exact.shape
+    assert 0 < np.abs(fast - exact).max() < 5e-3  # bfloat16 really ran, and stayed close
+    assert np.flatnonzero(fast > DEFAULT_THRESHOLD).tolist() == [cut - 1]
+
+
+def test_auto_precision_follows_the_devices_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
+    from linvt_hf.processing.autoshot import network
+
+    monkeypatch.setattr(network, "_cpu_flags", lambda: frozenset({"avx2", "avx512f", "avx512_bf16"}))
+    assert network.native_bfloat16("cpu") and network.resolve_precision("auto", "cpu") == "bfloat16"
+    assert isinstance(network.precision_context("auto", "cpu"), torch.autocast)
+    monkeypatch.setattr(network, "_cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    assert not network.native_bfloat16("cpu") and network.resolve_precision("auto", "cpu") == "float32"
+    assert network.resolve_precision("bfloat16", "cpu") == "bfloat16"  # asked for explicitly: always
+    assert network.resolve_precision("float32", "cpu") == "float32"
+    with pytest.raises(ValueError, match="precision must be one of auto, float32, bfloat16, got 'fp16'"):
+        network.resolve_precision("fp16", "cpu")
+
+
+@pytest.mark.skipif(not (sys.platform.startswith("linux") and platform.machine() == "x86_64"), reason="x86-64 Linux")
+def test_cpu_flags_are_read_on_x86_64_linux() -> None:
+    from linvt_hf.processing.autoshot import network
+
+    assert "sse2" in network._cpu_flags()  # every x86-64 CPU has it: the flags were found and parsed

@@ -171,3 +171,22 @@ def test_cli_progress_bar_when_asked(clip, cache_dir, capsys):
     assert "decoding clip.mp4" in err and "40/40" in err
     assert main(["shots", str(clip), "--detector", "histogram", "--no-cache"]) == 0  # stderr is not a terminal here
     assert "decoding" not in capsys.readouterr().err
+
+
+def test_the_precision_that_ran_is_part_of_the_key(monkeypatch, tmp_path):
+    from linvt_hf.processing.autoshot import network
+
+    weights = tmp_path / "own.pth"
+    weights.write_bytes(b"own weights")
+
+    def settings(precision: str) -> dict:
+        detector = ShotDetector("autoshot", weights=weights, custom_weights=True, precision=precision)
+        return detector._settings("autoshot", weights)
+
+    monkeypatch.setattr(network, "_cpu_flags", lambda: frozenset({"avx512_bf16"}))
+    assert settings("auto")["precision"] == settings("bfloat16")["precision"] == "bfloat16"
+    assert settings("float32")["precision"] == "float32"
+    monkeypatch.setattr(network, "_cpu_flags", lambda: frozenset())
+    assert settings("auto")["precision"] == "float32"  # "auto" on a CPU without native bfloat16: another key
+    with pytest.raises(ValueError, match="precision must be one of"):
+        ShotDetector("autoshot", precision="half")

@@ -231,6 +231,18 @@ def test_cli_json(clip: Path, capsys: pytest.CaptureFixture, autoshot_available:
     assert summary["detector"] == "autoshot" and summary["num_frames"] == NUM_FRAMES
     assert [(shot["start"], shot["end"]) for shot in summary["shots"]] == EXPECTED_SHOTS
     assert summary["shots"][1]["start_s"] == pytest.approx(0.96)
+    assert summary["precision"] in ("float32", "bfloat16")
+
+
+def test_cli_precision_is_passed_and_reported(clip: Path, capsys: pytest.CaptureFixture, autoshot_available) -> None:
+    for precision in ("float32", "bfloat16"):
+        assert main(["shots", str(clip), "--precision", precision, "--no-cache", "--json"]) == 0
+        captured = capsys.readouterr()
+        summary = json.loads(captured.out)
+        assert summary["precision"] == precision and f"detected with autoshot ({precision}) in" in captured.err
+        assert [(shot["start"], shot["end"]) for shot in summary["shots"]] == EXPECTED_SHOTS
+    with pytest.raises(SystemExit):
+        main(["shots", str(clip), "--precision", "half"])
 
 
 def test_cli_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

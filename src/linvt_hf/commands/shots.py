@@ -21,6 +21,7 @@ import math
 import sys
 import time
 
+from ..processing.autoshot.network import AUTOSHOT_PRECISIONS
 from ..processing.shot_cache import clear_shot_cache, shot_cache_dir
 from ..processing.shots import DETECTORS, detect_shots
 
@@ -55,6 +56,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run --weights even though it is not the official AutoShot checkpoint (your own, e.g. fine-tuned)",
     )
     parser.add_argument("--device", default=None, help="torch device for AutoShot (default cpu)")
+    parser.add_argument(
+        "--precision",
+        choices=AUTOSHOT_PRECISIONS,
+        default="auto",
+        help="AutoShot's arithmetic: auto (bfloat16 where the device computes it natively, else float32; default), "
+        "float32 (the published model's) or bfloat16",
+    )
     parser.add_argument("--no-cache", action="store_true", help="neither read nor write the shot cache")
     parser.add_argument(
         "--clear-cache", action="store_true", help="empty the shot cache (then detect, if a video is given)"
@@ -85,13 +93,15 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         weights=args.weights,
         device=args.device,
+        precision=args.precision,
         return_probabilities=True,
         custom_weights=args.custom_weights,
         cache=not args.no_cache,
         progress=progress,
     )
     seconds = time.perf_counter() - started
-    origin = "from the shot cache" if detection.from_cache else f"detected with {detection.detector}"
+    ran = detection.detector + (f" ({detection.precision})" if detection.precision else "")
+    origin = "from the shot cache" if detection.from_cache else f"detected with {ran}"
     print(
         f"{len(detection.shots)} shots in {detection.num_frames} frames, {origin} in {seconds:.2f} s", file=sys.stderr
     )
@@ -106,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             "video": args.video,
             "detector": detection.detector,
             "threshold": detection.threshold,
+            "precision": detection.precision,
             "num_frames": detection.num_frames,
             "fps": detection.fps,
             "shots": shots,

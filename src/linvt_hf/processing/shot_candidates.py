@@ -17,13 +17,26 @@ histogram feature uses, and TV the total-variation distance):
 - `candidate_score(t) = max(cut(t) / CANDIDATE_CUT_THRESHOLD, gradual(t) / CANDIDATE_GRADUAL_THRESHOLD,
   motion(t) / CANDIDATE_MOTION_THRESHOLD)`.
 
-Window w (its centre is frames [50 w, 50 w + 50)) runs when `candidate_score >= 1` on a frame of its centre widened
-by CANDIDATE_MARGIN frames on each side. The thresholds are set for recall (benchmarks/bench_autoshot.py measures,
-per transition kind, that the shots equal full AutoShot's); a frame whose window does not run is taken to score 0.
+A frame of window w's centre (frames [50 w, 50 w + 50)) is *possible* when `candidate_score >= 1` within
+CANDIDATE_MARGIN frames of it. The thresholds are set for recall (benchmarks/bench_autoshot.py measures, per
+transition kind, that the shots equal full AutoShot's); a frame whose window does not run is taken to score 0.
+
+AutoShot's own predictions then spare windows the cheap pass would run for nothing. A window's forward pass also
+predicts its 25 context frames on each side, which are the first (or last) 25 centre frames of the neighbouring
+window: a possible frame that a neighbour which ran predicts below CONTEXT_CLEAR_PROBABILITY is *cleared*. Window w
+runs when a possible frame of its centre is not cleared. Windows are decided in order (window w - 1's right context
+is known when w is decided); a window whose possible frames all lie in its last 25 centre frames lets window w + 1
+go first when that one runs anyway (it has possible frames beyond w's right context) or holds the cheap pass's
+higher peak, and then runs only if w + 1's left context does not clear its possible frames. This
+drops the windows a transition near a window's edge used to add next door (the echo of the cheap pass's 8-frame
+lag, a gradual transition that starts in one window and fires in the next), and nothing AutoShot fires on: where it
+runs, its probabilities are full AutoShot's, and a context prediction below CONTEXT_CLEAR_PROBABILITY (a sixth of
+the decision threshold) for a frame full AutoShot scores above the threshold was not seen on the benchmark's sets.
 When a window's first or last centre frame scores above the decision threshold, the neighbouring window runs too, so
 a run of high scores (a gradual transition) is never cut short at an edge of what was scored.
 
-Memory: frames are streamed; at most RETAINED_FRAMES + WINDOW_LENGTH decoded frames plus one chunk, and their
+Memory: frames are streamed; at most RETAINED_FRAMES + WINDOW_LENGTH + WINDOW_CONTEXT decoded frames (the last for a
+window that waits for its neighbour) plus one chunk, and their
 histograms, are held whatever the video's length (`WindowedScores.max_frames_held`), plus 4 bytes a frame of
 candidate score and 4 of probability. A run of scores above the threshold longer than 100 frames that starts in a
 window the cheap pass skipped could need a window no longer held: it is then scored in part, with a warning.
@@ -38,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .autoshot.network import WINDOW_CONTEXT, WINDOW_LENGTH, WINDOW_STRIDE
+from .autoshot.network import WINDOW_CONTEXT, WINDOW_LENGTH, WINDOW_STRIDE, precision_context
 
 # Set for recall on the benchmark's gradual transitions (see the module docstring and benchmarks/RESULTS.md).
 CANDIDATE_CUT_THRESHOLD = 0.12
@@ -47,6 +60,10 @@ CANDIDATE_LAG = 8
 # Ordinary motion in the sample videos stays below 0.025 (48x27, consecutive frames); 2-pixel pans reach 0.1.
 CANDIDATE_MOTION_THRESHOLD = 0.05
 CANDIDATE_MARGIN = 8
+# A possible frame that a neighbouring window which ran predicts (as its context) below this needs no window of its own.
+CONTEXT_CLEAR_PROBABILITY = 0.05
+# Frames at either end of a window's input whose transitions it sees only in part: its context does not clear them.
+CONTEXT_GUARD = 5
 # Frames held behind the next window to decide: enough to run the three windows before it (the neighbour rule).
 RETAINED_FRAMES = 3 * WINDOW_STRIDE + WINDOW_CONTEXT
 _BINS = 8
@@ -97,6 +114,7 @@ class WindowedAutoShot:
     Args:
         model: an `AutoShot` network in eval mode.
         threshold: the decision threshold (for the neighbour rule; 0.296 for the published model).
+        precision: AutoShot's arithmetic, one of `linvt_hf.processing.autoshot.network.AUTOSHOT_PRECISIONS`.
         cut_threshold, gradual_threshold, motion_threshold, lag, margin: the cheap pass (module docstring).
 
     Example:
@@ -108,6 +126,7 @@ class WindowedAutoShot:
         model: torch.nn.Module,
         threshold: float,
         *,
+        precision: str = "float32",
         cut_threshold: float = CANDIDATE_CUT_THRESHOLD,
         gradual_threshold: float = CANDIDATE_GRADUAL_THRESHOLD,
         motion_threshold: float = CANDIDATE_MOTION_THRESHOLD,
@@ -124,6 +143,7 @@ class WindowedAutoShot:
             raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
         self.model = model
         self.threshold = threshold
+        self.autocast = precision_context(precision, next(model.parameters()).device)
         self.cut_threshold = cut_threshold
         self.gradual_threshold = gradual_threshold
         self.motion_threshold = motion_threshold
@@ -141,6 +161,9 @@ class WindowedAutoShot:
         self._candidate = np.zeros(4096, dtype=np.float32)  # grown by doubling; valid up to _num_scored_candidates
         self._num_scored_candidates = 0
         self._results: dict[int, np.ndarray] = {}
+        # window -> (first frame, probabilities) of its left and right context predictions (real frames only)
+        self._context: dict[int, tuple[tuple[int, np.ndarray], tuple[int, np.ndarray]]] = {}
+        self._decided: set[int] = set()
         self._forced: set[int] = set()
         self._next_window = 0
         max_held = 0
@@ -198,27 +221,113 @@ class WindowedAutoShot:
         )
         self._num_scored_candidates = stop
 
-    def _window_is_candidate(self, window: int) -> bool:
-        start = max(0, window * WINDOW_STRIDE - self.margin)
-        stop = min(self._num_scored_candidates, (window + 1) * WINDOW_STRIDE + self.margin)
-        return bool((self._candidate[start:stop] >= 1.0).any())
+    def _decidable(self, window: int) -> bool:
+        """Whether the frames and candidate scores window `window` needs have arrived."""
+        start = window * WINDOW_STRIDE
+        if self._ended:
+            return start < self._decoded
+        return self._decoded >= start + WINDOW_LENGTH - WINDOW_CONTEXT and (
+            self._num_scored_candidates >= start + WINDOW_STRIDE + self.margin
+        )
 
-    # -- AutoShot's windows -----------------------------------------------------------------------------------------
+    def _possible(self, low: int, high: int) -> np.ndarray:
+        """Bool [high - low]: frames in [low, high) with a cheap-pass hit within `margin` (frames not scored yet
+        count as possible, frames past the video's end as not)."""
+        scored_high = min(high + self.margin, self._num_scored_candidates)
+        first_low = max(0, low - self.margin)
+        hits = np.zeros(max(0, scored_high - first_low), dtype=np.int32)
+        hits[:] = self._candidate[first_low:scored_high] >= 1.0
+        sums = np.concatenate([[0], np.cumsum(hits)])
+        frames = np.arange(low, high)
+        first = np.clip(frames - self.margin - first_low, 0, len(hits))
+        last = np.clip(frames + self.margin + 1 - first_low, 0, len(hits))
+        possible = sums[last] - sums[first] > 0
+        if self._ended:
+            possible &= frames < self._decoded
+        else:
+            possible |= frames + self.margin >= self._num_scored_candidates  # not known yet
+        return possible
+
+    def _uncleared(self, window: int) -> np.ndarray:
+        """The possible frames of `window`'s centre (video indices) that no neighbour's context prediction clears.
+
+        A neighbour clears a possible frame when it predicts it below CONTEXT_CLEAR_PROBABILITY and the whole run of
+        possible frames around it lies inside what that neighbour saw, CONTEXT_GUARD frames from either end of its
+        input: a transition the neighbour saw only in part (e.g. a cut just past its last frame) clears nothing.
+        """
+        start = window * WINDOW_STRIDE
+        stop = min(start + WINDOW_STRIDE, self._decoded) if self._ended else start + WINDOW_STRIDE
+        low = max(0, start - WINDOW_STRIDE - WINDOW_CONTEXT)
+        high = start + WINDOW_STRIDE + WINDOW_STRIDE + WINDOW_CONTEXT
+        mask = self._possible(low, high)
+        centre = np.arange(start, stop)
+        keep = mask[start - low : stop - low].copy()
+        if not keep.any():
+            return centre[keep]
+        # Run bounds of every possible frame: [run_start, run_end) in video indices (a run touching the edge of
+        # what was examined may go on: it reaches past any neighbour's input there).
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+        starts, ends = edges[0::2] + low, edges[1::2] + low
+        starts[starts == low] = -(10**9) if low > 0 else 0
+        ends[ends == high] = 10**9
+        run = np.searchsorted(starts, centre, side="right") - 1
+        for neighbour, side in ((window - 1, 1), (window + 1, 0)):
+            if neighbour not in self._context:
+                continue
+            first_frame, probabilities = self._context[neighbour][side]
+            seen_from = max(0, neighbour * WINDOW_STRIDE - WINDOW_CONTEXT + CONTEXT_GUARD)
+            seen_to = neighbour * WINDOW_STRIDE + WINDOW_LENGTH - WINDOW_CONTEXT - CONTEXT_GUARD
+            if self._ended and seen_to >= self._decoded - CONTEXT_GUARD:
+                seen_to = 10**9  # the video ends inside the neighbour's input: it saw the rest of the video
+            offset = centre - first_frame
+            inside = keep & (offset >= 0) & (offset < len(probabilities))
+            low_probability = np.zeros(len(centre), dtype=bool)
+            low_probability[inside] = probabilities[offset[inside]] < CONTEXT_CLEAR_PROBABILITY
+            within = np.zeros(len(centre), dtype=bool)
+            within[keep] = (starts[run[keep]] >= seen_from) & (ends[run[keep]] <= seen_to)
+            keep &= ~(low_probability & within)
+        return centre[keep]
 
     def _decide_windows(self) -> None:
         while True:
             window = self._next_window
-            start = window * WINDOW_STRIDE
-            if self._ended:
-                if start >= self._decoded:
-                    return
-            elif self._decoded < start + WINDOW_LENGTH - WINDOW_CONTEXT or (
-                self._num_scored_candidates < start + WINDOW_STRIDE + self.margin
-            ):
+            if not self._decidable(window):
                 return
-            if window in self._forced or self._window_is_candidate(window):
-                self._run_window(window)
+            if window not in self._decided:
+                if window in self._forced:
+                    self._run_window(window)
+                else:
+                    possible = self._uncleared(window)
+                    waits = len(possible) > 0 and possible.min() >= window * WINDOW_STRIDE + WINDOW_CONTEXT
+                    has_next = not self._ended or (window + 1) * WINDOW_STRIDE < self._decoded
+                    if waits and has_next:
+                        # Its possible frames lie in window + 1's left context: decide that one first if it runs
+                        # anyway (possible frames beyond this window's right context) or holds the higher peak.
+                        if not self._decidable(window + 1):
+                            return
+                        following = self._uncleared(window + 1)
+                        beyond = len(following) > 0 and following.max() >= (window + 1) * WINDOW_STRIDE + WINDOW_CONTEXT
+                        if beyond or (len(following) > 0 and self._peak(window + 1) > self._peak(window)):
+                            self._decide(window + 1)
+                            possible = self._uncleared(window)
+                    if len(possible) and window not in self._results:
+                        self._run_window(window)
+                self._decided.add(window)
             self._next_window += 1
+
+    def _peak(self, window: int) -> float:
+        """The cheap pass's highest score on `window`'s centre."""
+        start = window * WINDOW_STRIDE
+        scores = self._candidate[start : min(start + WINDOW_STRIDE, self._num_scored_candidates)]
+        return float(scores.max()) if len(scores) else 0.0
+
+    def _decide(self, window: int) -> None:
+        """Decide `window` on its own evidence (no waiting): run it when a possible frame is not cleared."""
+        if window in self._decided or window in self._results:
+            return
+        if window in self._forced or len(self._uncleared(window)):
+            self._run_window(window)
+        self._decided.add(window)
 
     def _run_window(self, window: int) -> None:
         if window in self._results:
@@ -235,16 +344,25 @@ class WindowedAutoShot:
             return
         device = next(self.model.parameters()).device
         frames = torch.from_numpy(self._frames[indices - self._offset])[None].to(device)
-        logits = self.model(frames)[0, WINDOW_CONTEXT : WINDOW_CONTEXT + WINDOW_STRIDE]
+        with self.autocast:
+            logits = self.model(frames)[0]
         count = min(WINDOW_STRIDE, self._decoded - window * WINDOW_STRIDE) if self._ended else WINDOW_STRIDE
-        values = torch.sigmoid(logits).float().cpu().numpy()[:count]
+        centre = logits[WINDOW_CONTEXT : WINDOW_CONTEXT + WINDOW_STRIDE]
+        values = torch.sigmoid(centre).float().cpu().numpy()[:count]  # as full AutoShot computes it, bit for bit
         self._results[window] = values
+        # Context predictions of real frames (not the padding copies at the video's ends).
+        left_first = max(0, window * WINDOW_STRIDE - WINDOW_CONTEXT)
+        right_first = window * WINDOW_STRIDE + WINDOW_STRIDE
+        right_count = max(0, min(WINDOW_CONTEXT, self._decoded - right_first))
+        left = torch.sigmoid(logits[left_first - padded[0] : WINDOW_CONTEXT]).float().cpu().numpy()
+        right = torch.sigmoid(logits[WINDOW_CONTEXT + WINDOW_STRIDE :]).float().cpu().numpy()[:right_count]
+        self._context[window] = ((left_first, left), (right_first, right))
         # The neighbour rule: a run of high scores that reaches an edge of the centre continues next door.
         if values[0] > self.threshold and window > 0:
             self._run_window(window - 1)
         centre_end = window * WINDOW_STRIDE + len(values)
         if values[-1] > self.threshold and (centre_end < self._decoded or not self._ended):
-            if window + 1 < self._next_window:
+            if window + 1 < self._next_window or window + 1 in self._decided:
                 self._run_window(window + 1)
             else:
                 self._forced.add(window + 1)
@@ -254,6 +372,10 @@ class WindowedAutoShot:
         keep_from = max(0, self._next_window * WINDOW_STRIDE - RETAINED_FRAMES)
         keep_from = min(keep_from, self._num_scored_candidates - self.lag)
         drop = keep_from - self._offset
+        # No window still to decide is a neighbour of these.
+        for window in [window for window in self._context if window < self._next_window - 2]:
+            del self._context[window]
+        self._decided = {window for window in self._decided if window >= self._next_window - 2}
         if drop > 0:
             self._frames = self._frames[drop:]
             self._histograms = self._histograms[drop:]

@@ -1,6 +1,7 @@
 """AutoShot shot-boundary detection (Zhu et al., CVPRW 2023): the network and its published weights."""
 
 from .network import (
+    AUTOSHOT_PRECISIONS,
     DEFAULT_THRESHOLD,
     FRAME_HEIGHT,
     FRAME_WIDTH,
@@ -27,6 +28,7 @@ __all__ = [
     "AUTOSHOT_HUB_FILENAME",
     "AUTOSHOT_HUB_REPO_ID",
     "AUTOSHOT_HUB_REVISION",
+    "AUTOSHOT_PRECISIONS",
     "AUTOSHOT_SHA256",
     "DEFAULT_THRESHOLD",
     "FRAME_HEIGHT",
