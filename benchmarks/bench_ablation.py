@@ -31,6 +31,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see examples/mini_recipe.py
 
 import argparse
+import hashlib
 import importlib
 import json
 import subprocess
@@ -101,6 +102,7 @@ ORDERINGS: tuple[tuple[str, str, str, str], ...] = (
     ("Tab. 4", "single", "multi_b", "time_only"),
     ("Tab. 4", "multi_b", "full", "time_only"),
     ("Tab. 5", "no_text", "full", "time_only"),
+    ("Tab. 5 (the temporal prior, ours)", "no_prior", "full", "time_only"),
     ("Tab. 12", "queries_half", "full", "time_only"),
     ("Tab. 12", "top_k_half", "full", "time_only"),
     ("Tab. 12 (doubling gains little)", "full", "layers_x2", "time_only"),
@@ -219,6 +221,14 @@ def run_variant(
     }
 
 
+def image_llm_fingerprint(output_dir: str) -> str:
+    """SHA-256 over the shared image-LLM's weight files: rows merge only when every variant started from it."""
+    digest = hashlib.sha256()
+    for file in sorted((Path(output_dir) / "image_llm").glob("*.safetensors")):
+        digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def row_path(output_dir: str, variant: str, seed: int) -> Path:
     """Where the row of one finished (variant, seed) run is kept: runs made at different times merge from there."""
     return Path(output_dir) / "rows" / f"{variant}-{seed}.json"
@@ -228,6 +238,7 @@ def run_all(options: argparse.Namespace) -> list[dict]:
     """Every (variant, seed) without a saved row in a child process, `options.jobs` at a time, seed by seed (so an
     interrupted run leaves whole seeds for the paired comparison); returns the rows of all of them."""
     prepare(options.output_dir, options.smoke, options.recipe)
+    fingerprint = image_llm_fingerprint(options.output_dir)
     wanted = [(v, s) for s in options.seeds for v in options.variants]
     pending = [(v, s) for v, s in wanted if not row_path(options.output_dir, v, s).exists()]
     if len(pending) < len(wanted):
@@ -253,7 +264,7 @@ def run_all(options: argparse.Namespace) -> list[dict]:
                 row = json.loads(lines[-1])
                 path = row_path(options.output_dir, spec["variant"], spec["seed"])
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({"machine": machine(), **row}, indent=1))
+                path.write_text(json.dumps({"machine": machine(), "image_llm_sha256": fingerprint, **row}, indent=1))
             else:
                 row = {**spec, "error": f"exit {child.returncode}"}
                 failed.append(row)
@@ -354,6 +365,13 @@ def load_rows(paths: list[str]) -> list[dict]:
         for file in sorted(path.glob("*.json")) if path.is_dir() else [path]:
             saved = json.loads(file.read_text())
             rows += saved["rows"] if "rows" in saved else [saved]
+    # Rows saved before the fingerprint was recorded count as one image-LLM of their own ("unrecorded"): a
+    # re-prepared image-LLM is not bit-identical (benchmarks/RESULTS.md), so they cannot be paired with newer rows.
+    fingerprints = {r.get("image_llm_sha256", "unrecorded")[:12] for r in rows}
+    if len(fingerprints) > 1:
+        raise ValueError(f"rows in {paths} come from {len(fingerprints)} different image-LLMs "
+                         f"(image_llm_sha256 {sorted(fingerprints)}); variants are compared only from the same "
+                         "prepared image-LLM")
     return rows
 
 

@@ -64,6 +64,23 @@ def test_rows_from_several_runs_merge_and_finished_runs_are_not_run_again(tmp_pa
     assert [(r["variant"], r["seed"]) for r in ablation.run_all(options)] == [("avg", 0), ("full", 0)]
 
 
+def test_rows_of_different_image_llms_are_not_merged(tmp_path):
+    (tmp_path / "llm").mkdir()
+    (tmp_path / "llm" / "image_llm").mkdir()
+    (tmp_path / "llm" / "image_llm" / "model.safetensors").write_bytes(b"weights")
+    fingerprint = ablation.image_llm_fingerprint(str(tmp_path / "llm"))
+    assert len(fingerprint) == 64
+    recorded = [{**row, "image_llm_sha256": fingerprint} for row in rows("avg", {0: 0.5, 1: 0.6})]
+    other = [{**row, "image_llm_sha256": "0" * 64} for row in rows("full", {0: 0.7})]
+    unrecorded = rows("full", {1: 0.7})
+    for name, saved in (("a", recorded), ("b", other), ("c", unrecorded)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"rows": saved}))
+    assert len(ablation.load_rows([str(tmp_path / "a.json")])) == 2
+    for mixed in ("b", "c"):
+        with pytest.raises(ValueError, match="2 different image-LLMs"):
+            ablation.load_rows([str(tmp_path / "a.json"), str(tmp_path / f"{mixed}.json")])
+
+
 def test_every_variant_and_ordering_is_defined():
     assert {v for variants in ablation.TABLES.values() for v in variants} == set(ablation.VARIANTS)
     assert all({low, high} <= set(ablation.VARIANTS) for _, low, high, _ in ablation.ORDERINGS)
