@@ -276,12 +276,13 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
     print("| video | frames | transitions | run | seconds | frames/s | x decode time | RSS before / peak (GiB) "
           "| AutoShot windows run | F1 vs truth | load average |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    agreement = []  # (video, run, cuts differing from full AutoShot's)
     for length in minutes:
         path = workdir / f"long_{length:g}min.mp4"
         spans = _transitions.write_long_video(path, length, rng, real_hd)
         runs = ["decode only", "scan only", "histogram", "autoshot", "autoshot_bf16"]
         runs += ["autoshot_full"] if length <= full_minutes else []
-        decode_seconds = None
+        decode_seconds, cuts = None, {}
         for run in runs:
             spec = {"run": run, "path": str(path), "spans": spans}
             row = measure(spec) if in_process else run_child(__file__, spec, timeout=timeout)
@@ -289,6 +290,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
                 print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | |", flush=True)
                 continue
             decode_seconds = row["seconds"] if run == "decode only" else decode_seconds
+            cuts[run] = row["cuts"]
             ratio = f"{row['seconds'] / decode_seconds:.2f}" if decode_seconds else ""
             f1 = "" if row["f1"] is None else f"{row['f1']:.3f}"
             print(
@@ -298,7 +300,14 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
                 f"| {'-' if row['windows'] is None else row['windows']} | {f1 or '-'} | {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
+        if cuts.get("autoshot_full") is not None:
+            full = set(cuts["autoshot_full"])
+            agreement += [(f"{length:g} min", run, len(full ^ set(cuts[run])))
+                          for run in ("autoshot", "autoshot_bf16") if cuts.get(run) is not None]
         path.unlink()
+    if agreement:
+        print("\nThe fast path's cuts against full AutoShot's on the same video (cuts in one and not the other): "
+              + "; ".join(f"{video} {run}: {count}" for video, run, count in agreement))
 
 
 def measure(spec: dict) -> dict:
@@ -313,7 +322,7 @@ def measure(spec: dict) -> dict:
     reset_peak_rss()
     before = current_rss_gib()
     start = time.perf_counter()
-    windows, f1 = None, None
+    windows, f1, cuts = None, None, None
     if spec["run"] == "decode only":  # the floor: stream_video at 48x27
         frames = sum(len(chunk) for chunk in stream_video(spec["path"], size=(27, 48), chunk_size=128))
     elif spec["run"] == "scan only":  # the detectors' reader: every decodable frame, damage reported
@@ -333,7 +342,7 @@ def measure(spec: dict) -> dict:
     with open("/proc/self/status") as handle:  # VmHWM: the peak since reset_peak_rss
         peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
     return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak, "windows": windows,
-            "f1": f1}
+            "f1": f1, "cuts": cuts}
 
 
 def main() -> None:
@@ -362,7 +371,7 @@ def main() -> None:
     sections = set(args.sections.split(","))
     if args.smoke:
         args.frames, args.rounds, args.clips = 50, 1, 1
-        args.long_minutes, args.full_minutes = "0.05", 0
+        args.long_minutes, args.full_minutes = "0.05", 0.05
     print(f"Machine: {machine()}")
     if "speed" in sections:
         speed(args.frames, args.rounds)

@@ -209,3 +209,34 @@ def test_fast_path_gives_full_autoshots_shots_on_a_cut_and_a_dissolve(precision:
         np.testing.assert_allclose(fast.probabilities[fast.scored], full.probabilities[fast.scored], atol=2e-2)
     assert not fast.scored[WINDOW_STRIDE : 2 * WINDOW_STRIDE].any()  # the calm window was skipped
     assert (full.probabilities[~fast.scored] <= DEFAULT_THRESHOLD).all()
+
+
+def smooth_texture(seed: int, width: int = 48) -> np.ndarray:
+    """float [27, width, 3]: 8x8 blocks of values in [128, 160), one histogram bin per channel (3 bits)."""
+    coarse = np.random.default_rng(seed).uniform(128, 159.9, size=(4, width // 8 + 1, 3))
+    return np.repeat(np.repeat(coarse, 8, axis=0), 8, axis=1)[:27, :width]
+
+
+@pytest.mark.parametrize("steps", [10, 30])
+def test_a_dissolve_between_scenes_of_the_same_colours_is_a_candidate(steps: int) -> None:
+    # Two shots of one place: the second is the first mirrored, so every frame of the dissolve has the same colour
+    # histogram and the histogram terms see nothing; the frames change linearly, which the dissolve terms find (the
+    # long dissolve only at the long lag: 8 of its 30 frames change too little).
+    first = smooth_texture(0)
+    second = first[:, ::-1]
+    mix = [(1 - (s + 1) / (steps + 1)) * first + (s + 1) / (steps + 1) * second for s in range(steps)]
+    frames = np.stack([first] * 60 + mix + [second] * 60).round().astype(np.uint8)
+    middle = 60 + steps // 2
+    assert candidate_scores(frames)[middle - 2 : middle + 3].min() >= 1.0
+    assert candidate_scores(frames, dissolve_thresholds=(1e9, 1e9)).max() < 1.0
+    short_lag_only = candidate_scores(frames, dissolve_thresholds=(0.02, 1e9))[middle - 2 : middle + 3].min()
+    assert (short_lag_only >= 1.0) == (steps == 10)
+    # A pan of the same kind of texture is not linear: the dissolve term alone stays far below a candidate.
+    wide = smooth_texture(1, 4 * 48)
+    pan = np.stack([np.roll(wide, -shift, axis=1)[:, :48] for shift in range(120)]).round().astype(np.uint8)
+    assert candidate_scores(pan, cut_threshold=1e9, gradual_threshold=1e9, motion_threshold=1e9).max() < 0.5
+    model = MirrorStub([int(frames[middle, 0, 0, 0])]).eval()
+    windowed = WindowedAutoShot(model, DEFAULT_THRESHOLD).run(chunks(frames, 37))
+    assert middle // WINDOW_STRIDE in windowed.windows_run and windowed.probabilities[middle] > 0.99
+    with pytest.raises(ValueError, match="one threshold per lag"):
+        candidate_scores(frames, dissolve_thresholds=(0.02,))

@@ -14,8 +14,14 @@ histogram feature uses, and TV the total-variation distance):
   change is small but whose change over 2 x CANDIDATE_LAG frames is not;
 - `motion(t)`: the mean absolute difference of frames t and t + 1 (pixel values / 255): fast pans, on which AutoShot
   can fire while the histograms barely change;
+- `dissolve_L(t) = D(f[t - L], f[t + L]) - 2 D(f[t], (f[t - L] + f[t + L]) / 2)`, D the mean absolute pixel
+  difference: how far frames t - L .. t + L change *linearly*, as they do inside a dissolve or a fade; it finds
+  dissolves between scenes of similar colours (two shots of one place), which the histograms miss, while motion,
+  whose middle frame is not the mean of its ends, scores at or below 0. Two lags, CANDIDATE_DISSOLVE_LAGS with
+  CANDIDATE_DISSOLVE_THRESHOLDS: 4 for short dissolves, 12 for long ones (a 30-frame dissolve changes too little in
+  8 frames to stand out);
 - `candidate_score(t) = max(cut(t) / CANDIDATE_CUT_THRESHOLD, gradual(t) / CANDIDATE_GRADUAL_THRESHOLD,
-  motion(t) / CANDIDATE_MOTION_THRESHOLD)`.
+  motion(t) / CANDIDATE_MOTION_THRESHOLD, dissolve_L(t) / CANDIDATE_DISSOLVE_THRESHOLDS[L] for each lag L)`.
 
 A frame of window w's centre (frames [50 w, 50 w + 50)) is *possible* when `candidate_score >= 1` within
 CANDIDATE_MARGIN frames of it. The thresholds are set for recall (benchmarks/bench_autoshot.py measures, per
@@ -59,6 +65,11 @@ CANDIDATE_GRADUAL_THRESHOLD = 0.2
 CANDIDATE_LAG = 8
 # Ordinary motion in the sample videos stays below 0.025 (48x27, consecutive frames); 2-pixel pans reach 0.1.
 CANDIDATE_MOTION_THRESHOLD = 0.05
+# Set on four long benchmark videos (benchmarks/RESULTS.md, "dissolves the histograms miss"): a 13-frame dissolve
+# between two shots of one scene (AutoShot: 0.95) scores 0.027 at lag 4, a 29-frame one (AutoShot: 0.45) 0.029 at
+# lag 12; 99% of those videos' frames score below 0.02-0.06 at lag 4 and 0.02 at lag 12.
+CANDIDATE_DISSOLVE_LAGS = (4, 12)
+CANDIDATE_DISSOLVE_THRESHOLDS = (0.02, 0.025)
 CANDIDATE_MARGIN = 8
 # A possible frame that a neighbouring window which ran predicts (as its context) below this needs no window of its own.
 CONTEXT_CLEAR_PROBABILITY = 0.05
@@ -103,6 +114,20 @@ def _motion(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.abs(first.astype(np.int16) - second).mean(axis=(1, 2, 3)) / 255.0
 
 
+def _dissolve(before: np.ndarray, middle: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """How linearly three matching uint8 [n, H, W, 3] frames change (module docstring, `dissolve_L`): [n]."""
+    before, middle, after = (frames.astype(np.float32) / 255.0 for frames in (before, middle, after))
+    change = np.abs(after - before).mean(axis=(1, 2, 3))
+    off_the_line = np.abs(middle - 0.5 * (before + after)).mean(axis=(1, 2, 3))
+    return change - 2.0 * off_the_line
+
+
+def _per_dissolve_lag(thresholds: tuple[float, ...]) -> tuple[float, ...]:
+    if len(thresholds) != len(CANDIDATE_DISSOLVE_LAGS):
+        raise ValueError(f"dissolve_thresholds needs one threshold per lag {CANDIDATE_DISSOLVE_LAGS}, got {thresholds}")
+    return tuple(thresholds)
+
+
 def _tv(first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Total-variation distance between matching rows of two [n, 512] histogram arrays: [n]."""
     return 0.5 * np.abs(first - second).sum(axis=1)
@@ -116,6 +141,7 @@ class WindowedAutoShot:
         threshold: the decision threshold (for the neighbour rule; 0.296 for the published model).
         precision: AutoShot's arithmetic, one of `linvt_hf.processing.autoshot.network.AUTOSHOT_PRECISIONS`.
         cut_threshold, gradual_threshold, motion_threshold, lag, margin: the cheap pass (module docstring).
+        dissolve_thresholds: one threshold per lag of CANDIDATE_DISSOLVE_LAGS.
 
     Example:
         >>> scores = WindowedAutoShot(AutoShot.from_pretrained(), 0.296).run(chunks)  # chunks: uint8 [n, 27, 48, 3]
@@ -130,13 +156,15 @@ class WindowedAutoShot:
         cut_threshold: float = CANDIDATE_CUT_THRESHOLD,
         gradual_threshold: float = CANDIDATE_GRADUAL_THRESHOLD,
         motion_threshold: float = CANDIDATE_MOTION_THRESHOLD,
+        dissolve_thresholds: tuple[float, ...] = CANDIDATE_DISSOLVE_THRESHOLDS,
         lag: int = CANDIDATE_LAG,
         margin: int = CANDIDATE_MARGIN,
     ) -> None:
         if not 1 <= lag <= WINDOW_CONTEXT // 2 or not 0 <= margin <= WINDOW_CONTEXT // 2:
             raise ValueError(f"lag must lie in [1, {WINDOW_CONTEXT // 2}] and margin in [0, {WINDOW_CONTEXT // 2}]")
         for name, value in [("cut_threshold", cut_threshold), ("gradual_threshold", gradual_threshold),
-                            ("motion_threshold", motion_threshold)]:
+                            ("motion_threshold", motion_threshold)] + [
+                                ("dissolve_thresholds", value) for value in _per_dissolve_lag(dissolve_thresholds)]:
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
         if not 0.0 <= threshold <= 1.0:
@@ -147,7 +175,9 @@ class WindowedAutoShot:
         self.cut_threshold = cut_threshold
         self.gradual_threshold = gradual_threshold
         self.motion_threshold = motion_threshold
+        self.dissolve_thresholds = tuple(dissolve_thresholds)
         self.lag = lag
+        self._reach = max(lag, *CANDIDATE_DISSOLVE_LAGS)  # how far the cheap pass looks from a frame
         self.margin = margin
 
     @torch.inference_mode()
@@ -179,7 +209,7 @@ class WindowedAutoShot:
                 self._histograms = np.concatenate([self._histograms, histograms])
             self._decoded += len(chunk)
             max_held = max(max_held, len(self._frames))
-            self._score_candidates(self._decoded - self.lag)
+            self._score_candidates(self._decoded - self._reach)
             self._decide_windows()
             self._trim()
         if self._decoded == 0:
@@ -201,7 +231,7 @@ class WindowedAutoShot:
     # -- the cheap pass ---------------------------------------------------------------------------------------------
 
     def _score_candidates(self, stop: int) -> None:
-        """Candidate scores of frames [scored so far, stop): needs the histograms of frames up to stop - 1 + lag."""
+        """Candidate scores of frames [scored so far, stop): needs frames up to stop - 1 + max(lag, dissolve lag)."""
         start = self._num_scored_candidates
         if stop <= start:
             return
@@ -212,12 +242,17 @@ class WindowedAutoShot:
         cut[frames >= last] = 0.0  # the last frame ends nothing
         gradual = _tv(self._histograms[local(frames - self.lag)], self._histograms[local(frames + self.lag)])
         motion = _motion(self._frames[local(frames)], self._frames[local(frames + 1)])
+        dissolves = [
+            _dissolve(self._frames[local(frames - dl)], self._frames[local(frames)], self._frames[local(frames + dl)])
+            / threshold
+            for dl, threshold in zip(CANDIDATE_DISSOLVE_LAGS, self.dissolve_thresholds)
+        ]
         if stop > len(self._candidate):
             grown = np.zeros(max(stop, 2 * len(self._candidate)), dtype=np.float32)
             grown[: len(self._candidate)] = self._candidate
             self._candidate = grown
         self._candidate[start:stop] = np.maximum.reduce(
-            [cut / self.cut_threshold, gradual / self.gradual_threshold, motion / self.motion_threshold]
+            [cut / self.cut_threshold, gradual / self.gradual_threshold, motion / self.motion_threshold, *dissolves]
         )
         self._num_scored_candidates = stop
 
@@ -370,7 +405,7 @@ class WindowedAutoShot:
     def _trim(self) -> None:
         """Drop the frames no window still to decide (or its neighbour rule) can need."""
         keep_from = max(0, self._next_window * WINDOW_STRIDE - RETAINED_FRAMES)
-        keep_from = min(keep_from, self._num_scored_candidates - self.lag)
+        keep_from = min(keep_from, self._num_scored_candidates - self._reach)
         drop = keep_from - self._offset
         # No window still to decide is a neighbour of these.
         for window in [window for window in self._context if window < self._next_window - 2]:
@@ -388,6 +423,7 @@ def candidate_scores(
     cut_threshold: float = CANDIDATE_CUT_THRESHOLD,
     gradual_threshold: float = CANDIDATE_GRADUAL_THRESHOLD,
     motion_threshold: float = CANDIDATE_MOTION_THRESHOLD,
+    dissolve_thresholds: tuple[float, ...] = CANDIDATE_DISSOLVE_THRESHOLDS,
     lag: int = CANDIDATE_LAG,
 ) -> np.ndarray:
     """The cheap pass over a whole video at once (`WindowedAutoShot` computes the same while streaming).
@@ -404,6 +440,10 @@ def candidate_scores(
     cut = _tv(histograms, histograms[np.minimum(index + 1, last)])
     gradual = _tv(histograms[np.maximum(index - lag, 0)], histograms[np.minimum(index + lag, last)])
     motion = _motion(frames, frames[np.minimum(index + 1, last)])
-    return np.maximum.reduce([cut / cut_threshold, gradual / gradual_threshold, motion / motion_threshold]).astype(
-        np.float32
-    )
+    dissolves = [
+        _dissolve(frames[np.maximum(index - dl, 0)], frames, frames[np.minimum(index + dl, last)]) / threshold
+        for dl, threshold in zip(CANDIDATE_DISSOLVE_LAGS, _per_dissolve_lag(dissolve_thresholds))
+    ]
+    return np.maximum.reduce(
+        [cut / cut_threshold, gradual / gradual_threshold, motion / motion_threshold, *dissolves]
+    ).astype(np.float32)
