@@ -116,10 +116,16 @@ def _motion(first: np.ndarray, second: np.ndarray) -> np.ndarray:
 
 def _dissolve(before: np.ndarray, middle: np.ndarray, after: np.ndarray) -> np.ndarray:
     """How linearly three matching uint8 [n, H, W, 3] frames change (module docstring, `dissolve_L`): [n]."""
-    before, middle, after = (frames.astype(np.float32) / 255.0 for frames in (before, middle, after))
-    change = np.abs(after - before).mean(axis=(1, 2, 3))
-    off_the_line = np.abs(middle - 0.5 * (before + after)).mean(axis=(1, 2, 3))
-    return change - 2.0 * off_the_line
+    # Integer arithmetic (2 |m - (b + a) / 2| = |2 m - b - a|): about 10 us a 48x27 frame, 3x faster than float32
+    # (decoding one takes ~170 us).
+    before, after = before.astype(np.int16), after.astype(np.int16)
+    change = np.abs(after - before).reshape(len(before), -1).sum(axis=1, dtype=np.int32)
+    off_the_line = middle.astype(np.int16)
+    off_the_line += off_the_line
+    off_the_line -= before
+    off_the_line -= after
+    off_the_line_sum = np.abs(off_the_line).reshape(len(before), -1).sum(axis=1, dtype=np.int32)
+    return ((change - off_the_line_sum) / (255.0 * before[0].size)).astype(np.float32)
 
 
 def _per_dissolve_lag(thresholds: tuple[float, ...]) -> tuple[float, ...]:
