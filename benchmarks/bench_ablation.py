@@ -101,6 +101,7 @@ ORDERINGS: tuple[tuple[str, str, str, str], ...] = (
     ("Tab. 4", "multi_a", "single", "time_only"),
     ("Tab. 4", "single", "multi_b", "time_only"),
     ("Tab. 4", "multi_b", "full", "time_only"),
+    ("Tab. 4", "multi_a", "full", "time_only"),
     ("Tab. 5", "no_text", "full", "time_only"),
     ("Tab. 5 (the temporal prior, ours)", "no_prior", "full", "time_only"),
     ("Tab. 12", "queries_half", "full", "time_only"),
