@@ -368,11 +368,11 @@ def load_rows(paths: list[str]) -> list[dict]:
             rows += saved["rows"] if "rows" in saved else [saved]
     # Rows saved before the fingerprint was recorded count as one image-LLM of their own ("unrecorded"): a
     # re-prepared image-LLM is not bit-identical (benchmarks/RESULTS.md), so they cannot be paired with newer rows.
-    fingerprints = {r.get("image_llm_sha256", "unrecorded")[:12] for r in rows}
+    fingerprints = {r.get("image_llm_sha256", "unrecorded") for r in rows}
     if len(fingerprints) > 1:
         raise ValueError(f"rows in {paths} come from {len(fingerprints)} different image-LLMs "
-                         f"(image_llm_sha256 {sorted(fingerprints)}); variants are compared only from the same "
-                         "prepared image-LLM")
+                         f"(image_llm_sha256 {sorted(f[:12] for f in fingerprints)}); variants are compared only "
+                         "from the same prepared image-LLM")
     return rows
 
 

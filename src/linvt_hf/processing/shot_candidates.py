@@ -241,25 +241,15 @@ class WindowedAutoShot:
         start = self._num_scored_candidates
         if stop <= start:
             return
-        last = self._decoded - 1
-        frames = np.arange(start, stop)
-        local = lambda indices: np.clip(indices, 0, last) - self._offset  # noqa: E731
-        cut = _tv(self._histograms[local(frames)], self._histograms[local(frames + 1)])
-        cut[frames >= last] = 0.0  # the last frame ends nothing
-        gradual = _tv(self._histograms[local(frames - self.lag)], self._histograms[local(frames + self.lag)])
-        motion = _motion(self._frames[local(frames)], self._frames[local(frames + 1)])
-        dissolves = [
-            _dissolve(self._frames[local(frames - dl)], self._frames[local(frames)], self._frames[local(frames + dl)])
-            / threshold
-            for dl, threshold in zip(CANDIDATE_DISSOLVE_LAGS, self.dissolve_thresholds)
-        ]
+        scores = _cheap_pass(
+            self._frames, self._histograms, np.arange(start, stop), self._decoded - 1, self._offset,
+            (self.cut_threshold, self.gradual_threshold, self.motion_threshold, self.dissolve_thresholds), self.lag,
+        )
         if stop > len(self._candidate):
             grown = np.zeros(max(stop, 2 * len(self._candidate)), dtype=np.float32)
             grown[: len(self._candidate)] = self._candidate
             self._candidate = grown
-        self._candidate[start:stop] = np.maximum.reduce(
-            [cut / self.cut_threshold, gradual / self.gradual_threshold, motion / self.motion_threshold, *dissolves]
-        )
+        self._candidate[start:stop] = scores
         self._num_scored_candidates = stop
 
     def _decidable(self, window: int) -> bool:
@@ -440,15 +430,33 @@ def candidate_scores(
     Returns:
         float32 [T]; a frame scoring >= 1 may lie in a transition.
     """
-    histograms = frame_histograms(frames)
-    last = len(frames) - 1
-    index = np.arange(len(frames))
-    cut = _tv(histograms, histograms[np.minimum(index + 1, last)])
-    gradual = _tv(histograms[np.maximum(index - lag, 0)], histograms[np.minimum(index + lag, last)])
-    motion = _motion(frames, frames[np.minimum(index + 1, last)])
+    thresholds = (cut_threshold, gradual_threshold, motion_threshold, _per_dissolve_lag(dissolve_thresholds))
+    return _cheap_pass(frames, frame_histograms(frames), np.arange(len(frames)), len(frames) - 1, 0, thresholds, lag)
+
+
+def _cheap_pass(
+    frames: np.ndarray,
+    histograms: np.ndarray,
+    positions: np.ndarray,
+    last: int,
+    offset: int,
+    thresholds: tuple[float, float, float, tuple[float, ...]],
+    lag: int,
+) -> np.ndarray:
+    """`candidate_score` (module docstring) of the video frames at `positions` [n]: float32 [n].
+
+    `frames` uint8 [m, H, W, 3] and `histograms` [m, 512] hold video frames [offset, offset + m), which must include
+    every frame within max(lag, dissolve lags) of `positions` (indices beyond [0, last] are clamped to the video).
+    """
+    cut_threshold, gradual_threshold, motion_threshold, dissolve_thresholds = thresholds
+    local = lambda indices: np.clip(indices, 0, last) - offset  # noqa: E731
+    cut = _tv(histograms[local(positions)], histograms[local(positions + 1)])
+    cut[positions >= last] = 0.0  # the last frame ends nothing
+    gradual = _tv(histograms[local(positions - lag)], histograms[local(positions + lag)])
+    motion = _motion(frames[local(positions)], frames[local(positions + 1)])
     dissolves = [
-        _dissolve(frames[np.maximum(index - dl, 0)], frames, frames[np.minimum(index + dl, last)]) / threshold
-        for dl, threshold in zip(CANDIDATE_DISSOLVE_LAGS, _per_dissolve_lag(dissolve_thresholds))
+        _dissolve(frames[local(positions - dl)], frames[local(positions)], frames[local(positions + dl)]) / threshold
+        for dl, threshold in zip(CANDIDATE_DISSOLVE_LAGS, dissolve_thresholds)
     ]
     return np.maximum.reduce(
         [cut / cut_threshold, gradual / gradual_threshold, motion / motion_threshold, *dissolves]
