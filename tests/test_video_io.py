@@ -42,8 +42,8 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "10bit": make_video(root / "10bit.mp4", 8, size=SIZE, pix_fmt="yuv420p10le"),
         "odd": make_video(root / "odd.mkv", 6, size=(17, 33), codec="ffv1"),
         "odd444": make_video(root / "odd.mp4", 6, size=(17, 33), pix_fmt="yuv444p"),
-        **{f"rot{r}": make_video(root / f"rot{r}.mp4", 12, size=SIZE, rotation=r) for r in (90, 180, 270)},
-        "rot0": make_video(root / "rot0.mp4", 12, size=SIZE),
+        **{f"rot{r}": make_video(root / f"rot{r}.mp4", 12, size=SIZE, rotation=r, lossless=True) for r in (90, 180, 270)},
+        "rot0": make_video(root / "rot0.mp4", 12, size=SIZE, lossless=True),
         "faststart": make_video(root / "faststart.mp4", 60, size=SIZE, faststart=True),
         "audio": make_audio_only(root / "audio.wav"),
     }

@@ -114,6 +114,7 @@ def make_video(
     preset: str = "veryfast",
     code_bits: int = 10,
     faststart: bool = False,
+    lossless: bool = False,
 ) -> Path:
     """Write a synthetic video and return its path.
 
@@ -135,12 +136,17 @@ def make_video(
         preset: x264/x265 preset.
         code_bits: width in bits of the frame-index bar.
         faststart: for .mp4, put the index (moov) in front of the data, like streaming-ready files.
+        lossless: x264 at qp 0, so that every decode gives back exactly the frames written. x264 here is not
+            deterministic from one encode to the next (measured: a few of 300 encodes of the same frames differ,
+            one thread or several), so tests that compare two separately written files need it.
     """
     path = Path(path)
     height, width = size
     ids = shot_ids(num_frames, cuts)
     rate = Fraction(fps).limit_denominator(1001)
-    options: dict[str, str] = {}
+    if lossless and codec != "libx264":
+        raise ValueError(f"lossless=True is for libx264, not {codec!r}")
+    options: dict[str, str] = {"qp": "0"} if lossless else {}
     if codec in ("libx264", "libx265"):
         options["preset"] = preset
         if bframes is not None:
