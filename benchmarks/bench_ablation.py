@@ -303,10 +303,27 @@ def score_table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def score_resolution(row: dict, score: str) -> float:
+    """One question of `score` in `row`, in points (100 / the questions pooled into it); 0 where the row does not
+    record how many questions it pooled."""
+    if score == "image":
+        count = sum(row.get("image_scores", {}).get("counts", {}).values())
+    else:
+        from linvt_hf.recipe.vocabulary import GROUPS
+
+        counts = row["scores"].get("counts", {})
+        count = sum(counts.get(kind, 0) for kind in dict(GROUPS).get(score, (score,)))
+    return 100 / count if count else 0.0
+
+
 def paired_comparison(rows: list[dict], lower: str, higher: str, score: str) -> dict[str, Any]:
     """`higher` against `lower` on `score`, paired over the seeds both ran: the mean difference (points), its
     standard deviation, how many seeds order them the paper's way, Student's t and the verdict at 5% (two-sided):
-    "confirms", "contradicts" or "cannot tell" (also with fewer than 2 common seeds)."""
+    "confirms", "contradicts" or "cannot tell" (also with fewer than 2 common seeds).
+
+    Scores are counts of right answers, so the spread of the differences is taken as at least one question
+    (`score_resolution`) in t: three seeds that each differ by the same two questions are not a difference measured
+    without spread (their standard deviation is 0, up to rounding), and t would be unbounded."""
     by_seed = {v: {r["seed"]: r["scores"][score] for r in rows if r["variant"] == v and score in r["scores"]}
                for v in (lower, higher)}
     seeds = sorted(set(by_seed[lower]) & set(by_seed[higher]))
@@ -316,10 +333,12 @@ def paired_comparison(rows: list[dict], lower: str, higher: str, score: str) -> 
                               "agree": sum(d > 0 for d in diffs), "t": None, "verdict": "cannot tell"}
     if len(diffs) < 2:
         return result
-    if result["sd"] == 0:
+    paired = [r for r in rows if r["variant"] in (lower, higher) and r["seed"] in seeds]
+    spread = max(result["sd"], *(score_resolution(r, score) for r in paired))
+    if spread == 0:
         result["t"] = 0.0 if result["mean_diff"] == 0 else float("inf") * (1 if result["mean_diff"] > 0 else -1)
     else:
-        result["t"] = result["mean_diff"] / (result["sd"] / len(diffs) ** 0.5)
+        result["t"] = result["mean_diff"] / (spread / len(diffs) ** 0.5)
     critical = T_CRITICAL[min(len(diffs) - 1, len(T_CRITICAL)) - 1]
     if result["t"] > critical:
         result["verdict"] = "confirms"

@@ -37,6 +37,32 @@ def test_paired_comparison_confirms_contradicts_or_cannot_tell():
     assert ablation.paired_comparison(low, "avg", "full", "time_only")["seeds"] == 0
 
 
+def test_equal_differences_of_a_few_questions_are_not_a_measurement_without_spread():
+    # 346 time-only questions: every seed differs by the same 2 questions (0.58 points); the differences' standard
+    # deviation is 0 up to rounding, which made t ~1e14 and the verdict "confirms".
+    counts = {"direction": 100, "size": 100, "shots": 100, "visibility": 46}
+    lower = [{**row, "scores": {**row["scores"], "counts": counts}}
+             for row in rows("single", {0: 0.74, 1: 0.72, 2: 0.73})]
+    higher = [{**row, "scores": {"time_only": row["scores"]["time_only"] + 2 / 346, "counts": counts}}
+              for row in lower]
+    for row in higher:
+        row["variant"] = "multi_b"
+    result = ablation.paired_comparison(lower + higher, "single", "multi_b", "time_only")
+    assert result["agree"] == 3 and result["sd"] < 1e-9
+    one_question = 100 / 346
+    assert ablation.score_resolution(lower[0], "time_only") == pytest.approx(one_question)
+    assert result["t"] == pytest.approx((200 / 346) / (one_question / 3**0.5))  # 3.46 < 4.30
+    assert result["verdict"] == "cannot tell"
+    # A difference of many questions on every seed still confirms.
+    far = [{**row, "variant": "multi_b", "scores": {"time_only": row["scores"]["time_only"] + 0.1, "counts": counts}}
+           for row in lower]
+    assert ablation.paired_comparison(lower + far, "single", "multi_b", "time_only")["verdict"] == "confirms"
+    # The image score's questions are the image evaluation's.
+    image_row = {"scores": {"image": 0.9}, "image_scores": {"counts": {"color": 150, "presence": 250}}}
+    assert ablation.score_resolution(image_row, "image") == pytest.approx(0.25)
+    assert ablation.score_resolution(rows("full", {0: 0.5})[0], "time_only") == 0.0  # no counts recorded
+
+
 def test_the_summary_names_every_ordering_and_which_are_not_run():
     table = ablation.summarise(rows("avg", {0: 0.5, 1: 0.5}) + rows("tta_only", {0: 0.6, 1: 0.7}))
     assert "| Tab. 2 | avg < tta_only | time-only | 2 | +15.0 ± 7.1 | 2/2 | 3.00 | cannot tell |" in table
