@@ -22,8 +22,8 @@ probability on a frame the fast path did not score (below the threshold 0.296: t
 pass or by a neighbour's context, held nothing AutoShot fires on), and the fast path in bfloat16 ("fast bf16").
 
 Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
-sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect) and peak memory
-of decoding alone, the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh
+sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect), peak memory
+and the highest resident memory in each quarter of the run (flat memory: four equal numbers) of decoding alone, the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh
 process, with the shot cache off.
 
     python benchmarks/bench_autoshot.py            # about 2 hours on 2 quiet cores (full AutoShot is most of it)
@@ -274,8 +274,8 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
     print(f"\n### Long videos: {size[1]}x{size[0]} source, 30 fps, real scenes joined by cuts, dissolves and fades "
           "every 10-50 s; decode + detect, each run in a fresh process\n")
     print("| video | frames | transitions | run | seconds | frames/s | x decode time | RSS before / peak (GiB) "
-          "| AutoShot windows run | F1 vs truth | load average |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "| RSS by quarter of the run (GiB) | AutoShot windows run | F1 vs truth | load average |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     agreement = []  # (video, run, cuts differing from full AutoShot's)
     for length in minutes:
         path = workdir / f"long_{length:g}min.mp4"
@@ -287,7 +287,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
             spec = {"run": run, "path": str(path), "spans": spans}
             row = measure(spec) if in_process else run_child(__file__, spec, timeout=timeout)
             if "error" in row:
-                print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | |", flush=True)
+                print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | | |", flush=True)
                 continue
             decode_seconds = row["seconds"] if run == "decode only" else decode_seconds
             cuts[run] = row["cuts"]
@@ -297,6 +297,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
                 f"| {length:g} min | {row['frames']} | {len(spans)} | {run} | {row['seconds']:.1f} "
                 f"| {row['frames'] / row['seconds']:.0f} | {ratio} "
                 f"| {row['rss_before_gib']:.2f} / {row['peak_rss_gib']:.2f} "
+                f"| {' / '.join(f'{value:.2f}' for value in row['rss_quarters_gib'])} "
                 f"| {'-' if row['windows'] is None else row['windows']} | {f1 or '-'} | {os.getloadavg()[0]:.1f} |",
                 flush=True,
             )
@@ -321,6 +322,7 @@ def measure(spec: dict) -> dict:
         detector(np.zeros((1, 27, 48, 3), dtype=np.uint8))  # loads the model outside the timing
     reset_peak_rss()
     before = current_rss_gib()
+    trace = RssTrace(spec.get("rss_every", 1.0))
     start = time.perf_counter()
     windows, f1, cuts = None, None, None
     if spec["run"] == "decode only":  # the floor: stream_video at 48x27
@@ -339,10 +341,39 @@ def measure(spec: dict) -> dict:
         elif spec["run"] == "autoshot_full":
             windows = -(-frames // WINDOW_STRIDE)
     seconds = time.perf_counter() - start
+    quarters = trace.stop()
     with open("/proc/self/status") as handle:  # VmHWM: the peak since reset_peak_rss
         peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
     return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak, "windows": windows,
-            "f1": f1, "cuts": cuts}
+            "f1": f1, "cuts": cuts, "rss_quarters_gib": quarters}
+
+
+class RssTrace:
+    """Samples the process's resident memory every `every` seconds in a thread; `stop` gives the highest sample in
+    each quarter of the run (GiB): flat memory shows as four equal numbers, growth as rising ones."""
+
+    def __init__(self, every: float) -> None:
+        import threading
+
+        from _shared import current_rss_gib
+
+        self._samples: list[float] = []
+        self._done = threading.Event()
+
+        def sample() -> None:
+            while not self._done.is_set():
+                self._samples.append(current_rss_gib())
+                self._done.wait(every)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        self._thread.join()
+        samples = self._samples
+        return [max(samples[len(samples) * q // 4 : max(len(samples) * (q + 1) // 4, len(samples) * q // 4 + 1)])
+                for q in range(4)]
 
 
 def main() -> None:
