@@ -23,8 +23,9 @@ pass or by a neighbour's context, held nothing AutoShot fires on), and the fast 
 
 Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
 sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect), peak memory
-and the highest resident memory in each quarter of the run (flat memory: four equal numbers) of decoding alone, the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh
-process, with the shot cache off.
+and the highest resident memory in each quarter of the run (flat memory: four equal numbers) of decoding alone,
+the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh process, with the
+shot cache off.
 
     python benchmarks/bench_autoshot.py            # about 2 hours on 2 quiet cores (full AutoShot is most of it)
     python benchmarks/bench_autoshot.py --sections transitions --transition-clips 1 --scene-frames 30,60

@@ -57,6 +57,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .autoshot.heap import HeapReleaser
 from .autoshot.network import WINDOW_CONTEXT, WINDOW_LENGTH, WINDOW_STRIDE, precision_context
 
 # Set for recall on the benchmark's gradual transitions (see the module docstring and benchmarks/RESULTS.md).
@@ -202,6 +203,7 @@ class WindowedAutoShot:
         self._decided: set[int] = set()
         self._forced: set[int] = set()
         self._next_window = 0
+        self._heap = HeapReleaser()
         max_held = 0
         for chunk in chunks:
             if len(chunk) == 0:
@@ -388,6 +390,7 @@ class WindowedAutoShot:
         left = torch.sigmoid(logits[left_first - padded[0] : WINDOW_CONTEXT]).float().cpu().numpy()
         right = torch.sigmoid(logits[WINDOW_CONTEXT + WINDOW_STRIDE :]).float().cpu().numpy()[:right_count]
         self._context[window] = ((left_first, left), (right_first, right))
+        self._heap.windows_run(1)  # the window's activations: see autoshot/heap.py
         # The neighbour rule: a run of high scores that reaches an edge of the centre continues next door.
         if values[0] > self.threshold and window > 0:
             self._run_window(window - 1)

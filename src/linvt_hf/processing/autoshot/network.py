@@ -34,6 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .heap import HeapReleaser
+
 FRAME_HEIGHT = 27
 FRAME_WIDTH = 48
 WINDOW_LENGTH = 100
@@ -341,11 +343,13 @@ class AutoShot(nn.Module):
         autocast = precision_context(precision, device)
         counter = _FrameCounter(chunks)
         probabilities = []
+        heap = HeapReleaser()
         for windows in iter_window_batches(counter, batch_size):
             with autocast:
                 logits = self(windows.to(device))
             centre = logits[:, WINDOW_CONTEXT : WINDOW_CONTEXT + WINDOW_STRIDE]
             probabilities.append(torch.sigmoid(centre).flatten().float().cpu())
+            heap.windows_run(len(windows))  # the batch's activations: see heap.py
         return torch.cat(probabilities)[: counter.num_frames].numpy()
 
     @classmethod
