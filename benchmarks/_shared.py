@@ -38,6 +38,32 @@ def current_rss_gib() -> float:
         return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 2**20
 
 
+class RssTrace:
+    """Samples the process's resident memory every `every` seconds in a thread; `stop` gives the highest sample in
+    each quarter of the run (GiB): flat memory shows as four equal numbers, growth as rising ones."""
+
+    def __init__(self, every: float) -> None:
+        import threading
+
+        self._samples: list[float] = []
+        self._done = threading.Event()
+
+        def sample() -> None:
+            while not self._done.is_set():
+                self._samples.append(current_rss_gib())
+                self._done.wait(every)
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> list[float]:
+        self._done.set()
+        self._thread.join()
+        samples = self._samples
+        return [max(samples[len(samples) * q // 4 : max(len(samples) * (q + 1) // 4, len(samples) * q // 4 + 1)])
+                for q in range(4)]
+
+
 def reset_peak_rss() -> bool:
     """Reset the process's peak RSS (Linux `clear_refs` 5: ru_maxrss restarts from the current RSS), so that building
     the model does not set the peak. False where that is not possible (the peak then includes the build)."""

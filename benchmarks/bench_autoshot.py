@@ -314,7 +314,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
 
 def measure(spec: dict) -> dict:
     """One long-video run (meant for a fresh process): time, frames, memory, windows run, F1 against the truth."""
-    from _shared import current_rss_gib, reset_peak_rss
+    from _shared import RssTrace, current_rss_gib, reset_peak_rss
 
     # No shot cache: every run detects (a cached answer would time the cache).
     decode_only = spec["run"] in ("decode only", "scan only")
@@ -347,34 +347,6 @@ def measure(spec: dict) -> dict:
         peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
     return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak, "windows": windows,
             "f1": f1, "cuts": cuts, "rss_quarters_gib": quarters}
-
-
-class RssTrace:
-    """Samples the process's resident memory every `every` seconds in a thread; `stop` gives the highest sample in
-    each quarter of the run (GiB): flat memory shows as four equal numbers, growth as rising ones."""
-
-    def __init__(self, every: float) -> None:
-        import threading
-
-        from _shared import current_rss_gib
-
-        self._samples: list[float] = []
-        self._done = threading.Event()
-
-        def sample() -> None:
-            while not self._done.is_set():
-                self._samples.append(current_rss_gib())
-                self._done.wait(every)
-
-        self._thread = threading.Thread(target=sample, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> list[float]:
-        self._done.set()
-        self._thread.join()
-        samples = self._samples
-        return [max(samples[len(samples) * q // 4 : max(len(samples) * (q + 1) // 4, len(samples) * q // 4 + 1)])
-                for q in range(4)]
 
 
 def main() -> None:

@@ -55,15 +55,18 @@ def release_freed_heap() -> bool:
 
 
 class HeapReleaser:
-    """Counts the AutoShot windows run and calls `release_freed_heap` once every `every` of them."""
+    """Counts the AutoShot windows run and calls `release_freed_heap` once every `every` of them (default
+    RELEASE_EVERY_WINDOWS, read when built; 0: never)."""
 
-    def __init__(self, every: int = RELEASE_EVERY_WINDOWS) -> None:
-        self.every = every
+    def __init__(self, every: int | None = None) -> None:
+        self.every = RELEASE_EVERY_WINDOWS if every is None else every
+        if self.every < 0:
+            raise ValueError(f"every must be >= 0 windows (0: never), got {self.every}")
         self._since = 0
 
     def windows_run(self, count: int) -> None:
         """`count` more windows went through the network (their activations are freed)."""
         self._since += count
-        if self._since >= self.every:
+        if self.every and self._since >= self.every:
             release_freed_heap()
             self._since = 0
