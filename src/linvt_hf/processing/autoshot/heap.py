@@ -9,9 +9,9 @@ run, not with what is held (measured on one hour of video: the float32 fast path
 quarter of the run to the last; bfloat16, whose tensors are half as large, stays flat; benchmarks/RESULTS.md).
 `malloc_trim(0)` hands every free page of every arena back, without changing the allocator's settings for the rest
 of the process (`mallopt(M_MMAP_THRESHOLD)` would fix the threshold for good, for the user's code too). The next
-forward pass then touches fresh pages again, so it is asked once every RELEASE_EVERY_WINDOWS windows (measured, the
-hour in float32 on 2 quiet cores: after every window 61-64 s, memory flat at 0.57-0.63 GiB; every 8 windows 58 s,
-flat at 0.62-0.66; never 57-59 s, growing to 0.72 or 1.28 GiB: the growth varies from run to run).
+forward pass then touches fresh pages again, so it is asked once every RELEASE_EVERY_WINDOWS windows
+(benchmarks/bench_heap_release.py: on an hour of video in float32, asking after every window cost 6%, every 8
+windows 2%, and both kept memory flat; benchmarks/RESULTS.md).
 
 There is no public Python or torch API for this: glibc's `malloc_trim` is called through ctypes. Elsewhere (macOS,
 musl, Windows) it does nothing.
