@@ -10,8 +10,8 @@ quarter of the run to the last; bfloat16, whose tensors are half as large, stays
 `malloc_trim(0)` hands every free page of every arena back, without changing the allocator's settings for the rest
 of the process (`mallopt(M_MMAP_THRESHOLD)` would fix the threshold for good, for the user's code too). The next
 forward pass then touches fresh pages again, so it is asked once every RELEASE_EVERY_WINDOWS windows
-(benchmarks/bench_heap_release.py: on an hour of video in float32, asking after every window cost 6%, every 8
-windows 2%, and both kept memory flat; benchmarks/RESULTS.md).
+(benchmarks/bench_heap_release.py: on an hour of video in float32, asking after every window cost about 5%, every 8
+windows nothing beyond the runs' spread, and both kept memory flat; benchmarks/RESULTS.md).
 
 There is no public Python or torch API for this: glibc's `malloc_trim` is called through ctypes. Elsewhere (macOS,
 musl, Windows) it does nothing.
