@@ -34,8 +34,17 @@ def machine() -> str:
 
 def current_rss_gib() -> float:
     """The process's resident memory now (VmRSS), in GiB."""
+    return _status_gib("VmRSS")
+
+
+def peak_rss_gib() -> float:
+    """The process's peak resident memory since it started or since `reset_peak_rss` (VmHWM), in GiB."""
+    return _status_gib("VmHWM")
+
+
+def _status_gib(field: str) -> float:
     with open("/proc/self/status") as handle:
-        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 2**20
+        return next(int(line.split()[1]) for line in handle if line.startswith(field)) / 2**20
 
 
 class RssTrace:
@@ -59,9 +68,9 @@ class RssTrace:
     def stop(self) -> list[float]:
         self._done.set()
         self._thread.join()
-        samples = self._samples
-        return [max(samples[len(samples) * q // 4 : max(len(samples) * (q + 1) // 4, len(samples) * q // 4 + 1)])
-                for q in range(4)]
+        samples = [*self._samples, current_rss_gib()]  # at least one, however short the run
+        bounds = [len(samples) * q // 4 for q in range(5)]
+        return [max(samples[bounds[q] : max(bounds[q + 1], bounds[q] + 1)]) for q in range(4)]
 
 
 def reset_peak_rss() -> bool:

@@ -314,7 +314,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
 
 def measure(spec: dict) -> dict:
     """One long-video run (meant for a fresh process): time, frames, memory, windows run, F1 against the truth."""
-    from _shared import RssTrace, current_rss_gib, reset_peak_rss
+    from _shared import RssTrace, current_rss_gib, peak_rss_gib, reset_peak_rss
 
     # No shot cache: every run detects (a cached answer would time the cache).
     decode_only = spec["run"] in ("decode only", "scan only")
@@ -343,10 +343,8 @@ def measure(spec: dict) -> dict:
             windows = -(-frames // WINDOW_STRIDE)
     seconds = time.perf_counter() - start
     quarters = trace.stop()
-    with open("/proc/self/status") as handle:  # VmHWM: the peak since reset_peak_rss
-        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
-    return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak, "windows": windows,
-            "f1": f1, "cuts": cuts, "rss_quarters_gib": quarters}
+    return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak_rss_gib(),
+            "windows": windows, "f1": f1, "cuts": cuts, "rss_quarters_gib": quarters}
 
 
 def main() -> None:

@@ -36,7 +36,7 @@ PINNED = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 def child(spec: dict) -> dict:
     """One detection (float32 fast path, shot cache off) with the release every `spec["every"]` windows."""
-    from _shared import RssTrace, reset_peak_rss
+    from _shared import RssTrace, peak_rss_gib, reset_peak_rss
 
     from linvt_hf.processing.autoshot import heap
     from linvt_hf.processing.shots import ShotDetector
@@ -49,10 +49,7 @@ def child(spec: dict) -> dict:
     start = time.perf_counter()
     detection = detector(spec["path"])
     seconds = time.perf_counter() - start
-    quarters = trace.stop()
-    with open("/proc/self/status") as handle:
-        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM")) / 2**20
-    return {"seconds": seconds, "frames": detection.num_frames, "quarters": quarters, "peak": peak}
+    return {"seconds": seconds, "frames": detection.num_frames, "quarters": trace.stop(), "peak": peak_rss_gib()}
 
 
 def main() -> None:
