@@ -21,6 +21,12 @@ full AutoShot fires: >= 1 means the fast path ran every window full AutoShot fir
 probability on a frame the fast path did not score (below the threshold 0.296: the windows it skipped, by the cheap
 pass or by a neighbour's context, held nothing AutoShot fires on), and the fast path in bfloat16 ("fast bf16").
 
+Real edited footage (section "edited"): a Big Buck Bunny trailer (fades through black, a dissolve, cuts; 720p) and a
+Megamind trailer clip (cuts; a DivX AVI) with its damaged copy, fetched from source distributions on PyPI and checked
+by SHA-256 (benchmarks/real_footage.py), against hand-made truth (benchmarks/real_footage_truth.json): every
+detector's cuts, precision, recall, F1 and time against the time of reading every frame at 48x27, and the fast path
+against full AutoShot (cuts differing, the cheap pass's margin).
+
 Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
 sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect), peak memory
 and the highest resident memory in each quarter of the run (flat memory: four equal numbers) of decoding alone,
@@ -60,6 +66,7 @@ from linvt_hf.processing.shots import ShotDetector  # noqa: E402
 from linvt_hf.processing.video_io import load_video, stream_video  # noqa: E402
 
 import _transitions  # noqa: E402
+import real_footage  # noqa: E402
 from _shared import machine, run_child  # noqa: E402
 
 VIDEOS = ROOT / "tests" / "data" / "videos"
@@ -246,14 +253,8 @@ def transition_quality(
                 # How close a frame the fast path did not score comes to firing in full AutoShot (< threshold: safe).
                 skipped_max = max(skipped_max, float(full[~fast_scored].max(initial=0.0)))
                 same_bf16 += shots["autoshot_bf16"] == shots["autoshot_full"]
-                # Recall margin of the cheap pass: its score on each window where full AutoShot fires (must be >= 1).
                 small = next(iter(stream_video(frames, size=(27, 48), chunk_size=None))).frames
-                cheap = candidate_scores(small)
-                for window in range(-(-len(frames) // WINDOW_STRIDE)):
-                    centre = slice(window * WINDOW_STRIDE, (window + 1) * WINDOW_STRIDE)
-                    if (full[centre] > DEFAULT_THRESHOLD).any():
-                        around = slice(max(0, centre.start - CANDIDATE_MARGIN), centre.stop + CANDIDATE_MARGIN)
-                        margin = min(margin, float(cheap[around].max()))
+                margin = min(margin, cheap_margin(small, full))
             total_frames = sum(len(frames) for frames, _ in clips)
             scores = {name: _transitions.f1(*map(int, counts[name])) for name in names}
             true = int(counts["histogram"][0] + counts["histogram"][2])
@@ -266,6 +267,75 @@ def transition_quality(
                 f"/ {total_frames / elapsed['autoshot_bf16']:.0f} |",
                 flush=True,
             )
+
+
+def cheap_margin(small: np.ndarray, full: np.ndarray) -> float:
+    """Recall margin of the cheap pass: its lowest score on a window where full AutoShot fires (>= 1: the fast path
+    ran every such window); inf where full AutoShot fires nowhere.
+
+    Args:
+        small: uint8 [T, 27, 48, 3], the frames AutoShot sees.
+        full: [T] full AutoShot's probabilities.
+    """
+    cheap, margin = candidate_scores(small), np.inf
+    for window in range(-(-len(full) // WINDOW_STRIDE)):
+        centre = slice(window * WINDOW_STRIDE, (window + 1) * WINDOW_STRIDE)
+        if (full[centre] > DEFAULT_THRESHOLD).any():
+            around = slice(max(0, centre.start - CANDIDATE_MARGIN), centre.stop + CANDIDATE_MARGIN)
+            margin = min(margin, float(cheap[around].max()))
+    return margin
+
+
+def edited_footage(names: list[str], folder: Path | None) -> None:
+    """Real edited footage from PyPI (benchmarks/real_footage.py) against its hand-made truth: every detector's
+    cuts, F1 and time, and the fast path against full AutoShot (cuts differing, the cheap pass's margin)."""
+    from linvt_hf.processing.frame_scan import FrameScan
+
+    truth = real_footage.truth()["videos"]
+    print("\n### Real edited footage (benchmarks/real_footage.py; truth: benchmarks/real_footage_truth.json)\n")
+    print("| video | frames | transitions (kinds) | run | seconds | x scan time | windows run | cuts | precision "
+          "| recall | F1 |")
+    print("| --- | ---: | --- | --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+    agreement = []
+    for name in names:
+        path, video = real_footage.fetch(name, folder), truth[name]
+        spans = [tuple(item["span"]) for item in video["transitions"]]
+        kinds = ", ".join(f"{kinds.count(kind)} {kind}" for kinds in [[t["kind"] for t in video["transitions"]]]
+                          for kind in dict.fromkeys(kinds))
+        start = time.perf_counter()
+        small = np.concatenate([chunk.frames for chunk in FrameScan(path, size=(27, 48), chunk_size=128)])
+        scan_seconds = time.perf_counter() - start
+        print(f"| {name} | {len(small)} | {len(spans)} ({kinds}) | scan only | {scan_seconds:.1f} | 1.00 | - | - "
+              "| - | - | - |", flush=True)
+        detections = {}
+        for run in DETECTORS:
+            detector = shot_detector(run)
+            detector(small[:1])  # loads the model outside the timing
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the container's own notes (e.g. a frame count it misstates)
+                detections[run] = detection = detector(path)
+            seconds = time.perf_counter() - start
+            cuts = [first for first, _ in detection.shots[1:]]
+            kept = [cut for cut in cuts if not any(a - TOLERANCE <= cut <= b + TOLERANCE for a, b in video["ignore"])]
+            tp, fp, fn = _transitions.match_spans(kept, spans)
+            windows = "-"
+            if RUNS[run][0] == "autoshot":
+                windows = len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE))
+            elif run == "autoshot_full":
+                windows = -(-detection.num_frames // WINDOW_STRIDE)
+            print(f"| {name} | {detection.num_frames} | | {run} | {seconds:.1f} | {seconds / scan_seconds:.2f} "
+                  f"| {windows} | {' '.join(map(str, cuts))} | {tp / max(tp + fp, 1):.3f} | {tp / max(tp + fn, 1):.3f} "
+                  f"| {_transitions.f1(tp, fp, fn):.3f} |", flush=True)
+        full = detections["autoshot_full"]
+        fast_scored = detections["autoshot"].scored
+        agreement.append(
+            f"{name}: cuts differing from full AutoShot's {len(set(full.shots) ^ set(detections['autoshot'].shots))} "
+            f"(float32) / {len(set(full.shots) ^ set(detections['autoshot_bf16'].shots))} (bfloat16); "
+            f"min cheap score where full fires {cheap_margin(small, full.probabilities):.2f}; "
+            f"max full probability where fast skipped {float(full.probabilities[~fast_scored].max(initial=0.0)):.3f}"
+        )
+    print("\n" + "\n".join(f"- {line}" for line in agreement))
 
 
 def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: np.random.Generator,
@@ -361,7 +431,10 @@ def main() -> None:
     parser.add_argument("--long-minutes", default="10,30,60", help="long video lengths in minutes (10,30,60)")
     parser.add_argument("--full-minutes", type=float, default=10, help="full AutoShot only up to this length (10)")
     parser.add_argument("--long-timeout", type=float, default=3600, help="seconds per long-video run (3600)")
-    parser.add_argument("--sections", default="speed,hard,transitions,long", help="sections to run")
+    parser.add_argument("--sections", default="speed,hard,transitions,edited,long", help="sections to run")
+    parser.add_argument("--footage", default=",".join(real_footage.FOOTAGE),
+                        help="edited real footage to fetch and run (section edited; all)")
+    parser.add_argument("--footage-dir", type=Path, help="where fetched footage is kept (real_footage.cache_folder())")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -402,6 +475,8 @@ def main() -> None:
                 transition_quality(
                     args.transition_clips, args.scenes, rng, kinds=kinds, sources=sources, scene_lengths=(low, high)
                 )
+        if "edited" in sections and not args.smoke:  # the smoke run downloads nothing
+            edited_footage(args.footage.split(","), args.footage_dir)
         if "long" in sections:
             minutes = [float(value) for value in args.long_minutes.split(",")]
             size = (48, 64) if args.smoke else (240, 320)

@@ -42,7 +42,10 @@ def videos(tmp_path_factory) -> dict[str, Path]:
         "10bit": make_video(root / "10bit.mp4", 8, size=SIZE, pix_fmt="yuv420p10le"),
         "odd": make_video(root / "odd.mkv", 6, size=(17, 33), codec="ffv1"),
         "odd444": make_video(root / "odd.mp4", 6, size=(17, 33), pix_fmt="yuv444p"),
-        **{f"rot{r}": make_video(root / f"rot{r}.mp4", 12, size=SIZE, rotation=r, lossless=True) for r in (90, 180, 270)},
+        **{
+            f"rot{r}": make_video(root / f"rot{r}.mp4", 12, size=SIZE, rotation=r, lossless=True)
+            for r in (90, 180, 270)
+        },
         "rot0": make_video(root / "rot0.mp4", 12, size=SIZE, lossless=True),
         "faststart": make_video(root / "faststart.mp4", 60, size=SIZE, faststart=True),
         "audio": make_audio_only(root / "audio.wav"),
@@ -234,6 +237,63 @@ class TestVariableFrameRate:
         full = load_video(videos["vfr"])
         sparse = load_video(videos["vfr"], indices=[1, 4, 33, 34, 61, 88])
         np.testing.assert_array_equal(sparse.frames, full.frames[[1, 4, 33, 34, 61, 88]])
+
+
+class _Stamped:
+    """A stand-in for a decoded frame: only its pts."""
+
+    def __init__(self, pts):
+        self.pts = pts
+
+
+@pytest.fixture(scope="module")
+def misordered(tmp_path_factory) -> Path:
+    return make_video(tmp_path_factory.mktemp("pts") / "misordered.mp4", 120, size=SIZE, codec="mpeg4", gop=10,
+                      misordered_pts=True)
+
+
+class TestMisorderedTimestamps:
+    """A demuxer that stamps frames out of order (DivX AVI with packed B-frames: pts 1, 2, 3, 5, 4, 6, 8, 7, ...)
+    while the decoder returns them in display order: every frame comes back once, in its place."""
+
+    def test_the_file_really_is_stamped_out_of_order(self, misordered):
+        import av
+
+        with av.open(str(misordered)) as container:
+            pts = [frame.pts for frame in container.decode(video=0)]
+        assert pts != sorted(pts) and sorted(pts) == sorted(set(pts))
+
+    def test_every_frame_in_its_place(self, misordered):
+        decoded = load_video(misordered)
+        assert codes(decoded) == list(range(120))
+        assert np.all(np.diff(decoded.timestamps) > 0)
+
+    def test_sparse_request_seeks_and_gets_the_same_frames(self, misordered, monkeypatch):
+        seeks = count_seeks(monkeypatch)
+        assert codes(load_video(misordered, indices=[0, 31, 32, 33, 77, 119])) == [0, 31, 32, 33, 77, 119]
+        assert seeks
+
+    def test_whole_video_scan_reads_every_frame_once(self, misordered):
+        from linvt_hf.processing.frame_scan import FrameScan
+
+        scan = FrameScan(misordered, chunk_size=16)
+        assert [read_frame_code(frame) for chunk in scan for frame in chunk.frames] == list(range(120))
+        assert scan.report.unreadable == [] and scan.report.skipped == 0 and scan.report.notes == []
+
+    @pytest.mark.parametrize(
+        "pts, expected",
+        [
+            ([0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 5]),  # in order: unchanged
+            ([0, 10, 11, 40, 41, 42], [0, 10, 11, 40, 41, 42]),  # variable frame rate: unchanged
+            ([1, 2, 3, 5, 4, 6, 8, 7, 9], [1, 2, 3, 4, 5, 6, 7, 8, 9]),
+            ([0, 3, 1, 2, 4], [0, 1, 2, 3, 4]),  # misplaced by 2 (less than the window of 4)
+            ([0, None, 2, 1, 3], [0, None, 1, 2, 3]),  # a frame without a pts keeps none
+        ],
+    )
+    def test_restamping(self, pts, expected):
+        frames = [_Stamped(value) for value in pts]
+        restamped = list(video_io.restamp_in_display_order(iter(frames)))
+        assert restamped == frames and [frame.pts for frame in restamped] == expected
 
 
 class TestRotation:

@@ -115,6 +115,7 @@ def make_video(
     code_bits: int = 10,
     faststart: bool = False,
     lossless: bool = False,
+    misordered_pts: bool = False,
 ) -> Path:
     """Write a synthetic video and return its path.
 
@@ -139,6 +140,9 @@ def make_video(
         lossless: x264 at qp 0, so that every decode gives back exactly the frames written. x264 here is not
             deterministic from one encode to the next (measured: a few of 300 encodes of the same frames differ,
             one thread or several), so tests that compare two separately written files need it.
+        misordered_pts: store the frames in display order but stamp them as FFmpeg's AVI demuxer stamps DivX files
+            with packed B-frames: every third frame's pts swapped with the next one's (pts 1, 3, 2, 4, 6, 5, ...),
+            the dts in order. For encoders that do not reorder frames (mpeg4, the default's B-frames off, ...).
     """
     path = Path(path)
     height, width = size
@@ -146,6 +150,8 @@ def make_video(
     rate = Fraction(fps).limit_denominator(1001)
     if lossless and codec != "libx264":
         raise ValueError(f"lossless=True is for libx264, not {codec!r}")
+    if misordered_pts and (vfr or (codec in ("libx264", "libx265") and bframes != 0)):
+        raise ValueError("misordered_pts=True needs constant-rate frames in display order (vfr=False, bframes=0)")
     options: dict[str, str] = {"qp": "0"} if lossless else {}
     if codec in ("libx264", "libx265"):
         options["preset"] = preset
@@ -180,9 +186,17 @@ def make_video(
             else:
                 frame.pts = index
                 frame.time_base = 1 / rate
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode(None))
+            container.mux(_misordered(stream.encode(frame)) if misordered_pts else stream.encode(frame))
+        container.mux(_misordered(stream.encode(None)) if misordered_pts else stream.encode(None))
     return path
+
+
+def _misordered(packets: list[av.Packet]) -> list[av.Packet]:
+    """Restamp packets (in decode = display order, pts in frames) as `make_video(misordered_pts=True)` describes."""
+    for packet in packets:
+        index = packet.dts
+        packet.pts = index + 1 + {0: 0, 1: 1, 2: -1}[index % 3]
+    return packets
 
 
 def make_audio_only(path: str | Path, seconds: float = 0.5, sample_rate: int = 8000) -> Path:

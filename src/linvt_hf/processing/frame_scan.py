@@ -38,6 +38,7 @@ from .video_io import (
     _progress_bar,
     _rotation,
     _seconds,
+    restamp_in_display_order,
     stream_video,
 )
 
@@ -219,7 +220,7 @@ class _Grid:
 
     def frames(self, decoded: Iterator[Any]) -> Iterator[tuple[int, Any]]:
         previous = None  # the last frame decoded: the one on screen until the next
-        for frame in decoded:
+        for frame in restamp_in_display_order(decoded):
             index = self._decoded if not self._timed or frame.pts is None else self._position(frame.pts)
             self._decoded += 1
             if index < self.count:

@@ -32,11 +32,13 @@ grid step can be skipped; `timestamps` always hold the true presentation times o
 
 from __future__ import annotations
 
+import heapq
 import io
 import math
 import os
 import sys
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -83,6 +85,9 @@ _SEEK_COST_FRAMES = 8
 _BLIND_SEEK_SECONDS = 10.0
 # How many missing trailing frames are blamed on an inexact frame count rather than on a truncated file.
 _END_SLACK_FRAMES = 2
+# Decoded frames whose pts are put back in increasing order together (`restamp_in_display_order`): a demuxer's
+# misplaced pts may be up to this many frames minus one away from their frame.
+PTS_REORDER_WINDOW = 4
 
 # FFmpeg's text-mode "video" codecs: its tty/bin/xbin/idf demuxers open files by extension (.txt, .nfo, .diz, .bin,
 # ...) as text and render the characters as frames. Such a file holds no video.
@@ -453,6 +458,35 @@ def keyframe_index(stream: Any) -> Any | None:
     return getattr(stream, "index_entries", None)
 
 
+def restamp_in_display_order(frames: Iterator[Any], window: int = PTS_REORDER_WINDOW) -> Iterator[Any]:
+    """The same decoded frames, in the same order, with their pts handed out again in increasing order within each
+    `window` consecutive frames.
+
+    Why: a decoder returns frames in display order, so their pts should increase, and for a correct stream this
+    changes nothing. Some demuxers guess pts wrongly: in an AVI with packed B-frames (DivX/Xvid) the frames come out
+    in display order stamped 1, 2, 3, 5, 4, 6, 8, 7, ...; placed by those pts, frames would swap places and leave
+    gaps that look undecodable. FFmpeg's own fix (best_effort_timestamp, which PyAV does not expose) falls back to
+    the packets' dts, which are off by the decoder's delay in some containers; sorting keeps the stream's own
+    times. Frames without a pts pass through untouched.
+    """
+    held: deque[Any] = deque()
+    stamps: list[int] = []  # a heap of the held frames' pts
+    for frame in frames:
+        held.append(frame)
+        if frame.pts is not None:
+            heapq.heappush(stamps, frame.pts)
+        if len(held) == window:
+            yield _next_stamp(held.popleft(), stamps)
+    while held:
+        yield _next_stamp(held.popleft(), stamps)
+
+
+def _next_stamp(frame: Any, stamps: list[int]) -> Any:
+    if frame.pts is not None:
+        frame.pts = heapq.heappop(stamps)
+    return frame
+
+
 class _FrameReader:
     """Finds the decoded frame for each wanted index, decoding forward or seeking, whichever is cheaper."""
 
@@ -532,7 +566,7 @@ class _FrameReader:
 
     def _indexed(self, frames: Iterator[Any]) -> Iterator[tuple[int, Any]]:
         self._decoded = 0
-        for frame in frames:
+        for frame in restamp_in_display_order(frames):
             yield self._index(frame), frame
             self._decoded += 1
 
