@@ -288,6 +288,9 @@ class TestMisorderedTimestamps:
             ([1, 2, 3, 5, 4, 6, 8, 7, 9], [1, 2, 3, 4, 5, 6, 7, 8, 9]),
             ([0, 3, 1, 2, 4], [0, 1, 2, 3, 4]),  # misplaced by 2 (less than the window of 4)
             ([0, None, 2, 1, 3], [0, None, 1, 2, 3]),  # a frame without a pts keeps none
+            ([100, 101, 102, 103, 0, 1, 2, 3], [100, 101, 102, 103, 0, 1, 2, 3]),  # the clock jumps back: kept
+            # Misorders a window away from the jump, on both sides of it.
+            ([100, 102, 101, 103, 104, 105, 106, 0, 2, 1, 3, 4], [100, 101, 102, 103, 104, 105, 106, 0, 1, 2, 3, 4]),
         ],
     )
     def test_restamping(self, pts, expected):

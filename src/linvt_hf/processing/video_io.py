@@ -467,24 +467,36 @@ def restamp_in_display_order(frames: Iterator[Any], window: int = PTS_REORDER_WI
     in display order stamped 1, 2, 3, 5, 4, 6, 8, 7, ...; placed by those pts, frames would swap places and leave
     gaps that look undecodable. FFmpeg's own fix (best_effort_timestamp, which PyAV does not expose) falls back to
     the packets' dts, which are off by the decoder's delay in some containers; sorting keeps the stream's own
-    times. Frames without a pts pass through untouched.
+    times. A pts below the last one handed out is a jump back in the stream's clock (a discontinuity), not a
+    misorder: such a frame keeps its own. Frames without a pts pass through untouched.
     """
     held: deque[Any] = deque()
     stamps: list[int] = []  # a heap of the held frames' pts
+    last = None  # the pts of the last frame handed out
     for frame in frames:
         held.append(frame)
         if frame.pts is not None:
             heapq.heappush(stamps, frame.pts)
         if len(held) == window:
-            yield _next_stamp(held.popleft(), stamps)
+            out = held.popleft()
+            last = _next_stamp(out, stamps, last)
+            yield out
     while held:
-        yield _next_stamp(held.popleft(), stamps)
+        out = held.popleft()
+        last = _next_stamp(out, stamps, last)
+        yield out
 
 
-def _next_stamp(frame: Any, stamps: list[int]) -> Any:
-    if frame.pts is not None:
+def _next_stamp(frame: Any, stamps: list[int], last: int | None) -> int | None:
+    """Gives `frame` the lowest held pts (see `restamp_in_display_order`) and returns its pts."""
+    if frame.pts is None:
+        return last
+    if last is not None and stamps[0] < last:
+        stamps.remove(frame.pts)
+        heapq.heapify(stamps)
+    else:
         frame.pts = heapq.heappop(stamps)
-    return frame
+    return frame.pts
 
 
 class _FrameReader:
