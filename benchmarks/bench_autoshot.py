@@ -49,6 +49,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -300,8 +301,7 @@ def edited_footage(names: list[str], folder: Path | None) -> None:
     for name in names:
         path, video = real_footage.fetch(name, folder), truth[name]
         spans = [tuple(item["span"]) for item in video["transitions"]]
-        kinds = ", ".join(f"{kinds.count(kind)} {kind}" for kinds in [[t["kind"] for t in video["transitions"]]]
-                          for kind in dict.fromkeys(kinds))
+        kinds = ", ".join(f"{count} {kind}" for kind, count in Counter(t["kind"] for t in video["transitions"]).items())
         start = time.perf_counter()
         small = np.concatenate([chunk.frames for chunk in FrameScan(path, size=(27, 48), chunk_size=128)])
         scan_seconds = time.perf_counter() - start
