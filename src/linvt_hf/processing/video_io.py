@@ -478,13 +478,11 @@ def restamp_in_display_order(frames: Iterator[Any], window: int = PTS_REORDER_WI
         if frame.pts is not None:
             heapq.heappush(stamps, frame.pts)
         if len(held) == window:
-            out = held.popleft()
-            last = _next_stamp(out, stamps, last)
-            yield out
-    while held:
-        out = held.popleft()
-        last = _next_stamp(out, stamps, last)
-        yield out
+            last = _next_stamp(held[0], stamps, last)
+            yield held.popleft()
+    for frame in held:
+        last = _next_stamp(frame, stamps, last)
+        yield frame
 
 
 def _next_stamp(frame: Any, stamps: list[int], last: int | None) -> int | None:
