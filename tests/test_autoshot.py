@@ -387,6 +387,23 @@ def test_bfloat16_keeps_the_published_probabilities_close_and_the_cut(model: Aut
     assert np.flatnonzero(fast > DEFAULT_THRESHOLD).tolist() == [cut - 1]
 
 
+@pytest.mark.parametrize("height, width", [(27, 48), (13, 24), (6, 12)])
+def test_spatial_pool_is_avg_pool3d_bit_for_bit_in_the_inputs_layout(height: int, width: int) -> None:
+    from linvt_hf.processing.autoshot.network import spatial_average_pool
+
+    hidden = torch.randn(2, 5, 4, height, width, generator=torch.Generator().manual_seed(height))
+    expected = torch.nn.AvgPool3d(kernel_size=(1, 2, 2))(hidden)
+    assert torch.equal(spatial_average_pool(hidden), expected)
+    channels_last = hidden.contiguous(memory_format=torch.channels_last_3d)
+    pooled = spatial_average_pool(channels_last)
+    assert torch.equal(pooled, expected) and pooled.is_contiguous(memory_format=torch.channels_last_3d)
+    # bfloat16 activations (autocast) are pooled in float32, as autocast pooled them before
+    half = channels_last.to(torch.bfloat16)
+    pooled = spatial_average_pool(half)
+    assert pooled.dtype == torch.float32 and pooled.is_contiguous(memory_format=torch.channels_last_3d)
+    assert torch.equal(pooled, torch.nn.AvgPool3d(kernel_size=(1, 2, 2))(half.float()))
+
+
 def test_auto_precision_follows_the_devices_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
     from linvt_hf.processing.autoshot import network
 

@@ -15,7 +15,7 @@ Input contract of the published model (kept exactly, see `AutoShot.predict_trans
   window are kept.
 
 Precision (`AUTOSHOT_PRECISIONS`): "float32" is the published model's arithmetic; "bfloat16" runs its convolutions
-and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; 1.5-2.5x faster
+and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; about 2.5x faster
 windows on CPUs with native bfloat16; probabilities within ~1e-2 of float32's, so a frame scoring that close to the
 threshold can move a cut by a frame); "auto" takes bfloat16 where the device computes it natively
 (`native_bfloat16`) and float32 elsewhere. benchmarks/bench_autoshot.py compares the shots of both.
@@ -160,6 +160,20 @@ class DilatedConvBlock(nn.Module):
         return F.relu_(torch.cat(branches, dim=1))
 
 
+def spatial_average_pool(hidden_states: torch.Tensor) -> torch.Tensor:
+    """2x2 spatial average pooling in float32, in the input's memory layout: [B, C, T, H, W] -> [B, C, T, H // 2,
+    W // 2] (an odd last row or column is dropped).
+
+    The same numbers as `nn.AvgPool3d((1, 2, 2))` in float32, bit for bit (the same summation order). Not that module
+    because CPU autocast runs `avg_pool3d` in float32 *and* returns it channels-first: every later convolution then
+    ran channels-first, and a bfloat16 window took 1.2x as long (benchmarks/RESULTS.md).
+    """
+    hidden_states = hidden_states.float()
+    height, width = hidden_states.shape[-2] // 2 * 2, hidden_states.shape[-1] // 2 * 2
+    top, bottom = hidden_states[..., 0:height:2, :width], hidden_states[..., 1:height:2, :width]
+    return (((top[..., 0::2] + top[..., 1::2]) + bottom[..., 0::2]) + bottom[..., 1::2]) / 4
+
+
 class ResidualStage(nn.Module):
     """Two dilated blocks with a residual connection around the second, then 2x2 spatial average pooling."""
 
@@ -167,12 +181,11 @@ class ResidualStage(nn.Module):
         super().__init__()
         self.first = first
         self.second = second
-        self.pool = nn.AvgPool3d(kernel_size=(1, 2, 2))
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        """[B, C_in, T, H, W] -> [B, C_out, T, H // 2, W // 2]."""
+        """[B, C_in, T, H, W] -> [B, C_out, T, H // 2, W // 2] (float32)."""
         shortcut = self.first(hidden_states)
-        return self.pool(shortcut + self.second(shortcut))
+        return spatial_average_pool(shortcut + self.second(shortcut))
 
 
 def windowed_similarities(features: torch.Tensor, radius: int) -> torch.Tensor:
