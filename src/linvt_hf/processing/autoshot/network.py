@@ -15,7 +15,7 @@ Input contract of the published model (kept exactly, see `AutoShot.predict_trans
   window are kept.
 
 Precision (`AUTOSHOT_PRECISIONS`): "float32" is the published model's arithmetic; "bfloat16" runs its convolutions
-and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; about 2.5x faster
+and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; 1.7-2.5x faster
 windows on CPUs with native bfloat16; probabilities within ~1e-2 of float32's, so a frame scoring that close to the
 threshold can move a cut by a frame); "auto" takes bfloat16 where the device computes it natively
 (`native_bfloat16`) and float32 elsewhere. benchmarks/bench_autoshot.py compares the shots of both.
@@ -166,7 +166,7 @@ def spatial_average_pool(hidden_states: torch.Tensor) -> torch.Tensor:
 
     The same numbers as `nn.AvgPool3d((1, 2, 2))` in float32, bit for bit (the same summation order). Not that module
     because CPU autocast runs `avg_pool3d` in float32 *and* returns it channels-first: every later convolution then
-    ran channels-first, and a bfloat16 window took 1.2x as long (benchmarks/RESULTS.md).
+    ran channels-first, and a bfloat16 window took 1.45x as long (benchmarks/RESULTS.md).
     """
     hidden_states = hidden_states.float()
     height, width = hidden_states.shape[-2] // 2 * 2, hidden_states.shape[-1] // 2 * 2
