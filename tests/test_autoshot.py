@@ -404,6 +404,22 @@ def test_spatial_pool_is_avg_pool3d_bit_for_bit_in_the_inputs_layout(height: int
     assert torch.equal(pooled, torch.nn.AvgPool3d(kernel_size=(1, 2, 2))(half.float()))
 
 
+def test_every_stage_stays_channels_last_in_bfloat16() -> None:
+    """The layout the CPU convolutions are fastest in holds through all three stages (under CPU autocast,
+    `nn.AvgPool3d` returned channels-first and every later convolution ran slower). In float32 the layout is torch's
+    choice of kernel (oneDNN keeps channels-last, its fallback for one thread does not), so not asserted."""
+    from linvt_hf.processing.autoshot.network import precision_context
+
+    model = AutoShot().eval()
+    outputs = []
+    for stage in model.stages:
+        stage.register_forward_hook(lambda module, inputs, output: outputs.append(output))
+    with torch.inference_mode(), precision_context("bfloat16", "cpu"):
+        model(torch.zeros(1, 8, 27, 48, 3, dtype=torch.uint8))
+    assert [tuple(output.shape[-2:]) for output in outputs] == [(13, 24), (6, 12), (3, 6)]
+    assert all(output.is_contiguous(memory_format=torch.channels_last_3d) for output in outputs)
+
+
 def test_auto_precision_follows_the_devices_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
     from linvt_hf.processing.autoshot import network
 

@@ -31,8 +31,8 @@ DISABLE_ENV_VAR = "LINVT_DISABLE_SHOT_CACHE"
 MAX_BYTES_ENV_VAR = "LINVT_SHOT_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 # Bumped whenever an entry's layout changes, or what the reader and detectors give for the same file (2: frames
-# whose pts a demuxer misordered are placed in display order; 3: AutoShot's bfloat16 convolutions after the first
-# stage run channels-last, which moves their probabilities by float rounding): older entries then simply miss.
+# whose pts a demuxer misordered are placed in display order; 3: AutoShot's convolutions run channels-last, which
+# moves their probabilities by float rounding): older entries then simply miss.
 CACHE_FORMAT = 3
 _SUFFIX = ".npz"
 _READ_BLOCK = 1 << 20

@@ -15,7 +15,7 @@ Input contract of the published model (kept exactly, see `AutoShot.predict_trans
   window are kept.
 
 Precision (`AUTOSHOT_PRECISIONS`): "float32" is the published model's arithmetic; "bfloat16" runs its convolutions
-and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; 1.7-2.5x faster
+and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; about 2x faster
 windows on CPUs with native bfloat16; probabilities within ~1e-2 of float32's, so a frame scoring that close to the
 threshold can move a cut by a frame); "auto" takes bfloat16 where the device computes it natively
 (`native_bfloat16`) and float32 elsewhere. benchmarks/bench_autoshot.py compares the shots of both.
@@ -139,25 +139,36 @@ class DilatedConvBlock(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         """[B, C_in, T, H, W] -> [B, C_out, T, H, W]."""
-        spatial = self.spatial(hidden_states)
-        if self.shared_spatial:
-            branch_inputs = [spatial] * len(self.temporal)
-        else:
-            branch_inputs = spatial.split(self.spatial_channels, dim=1)
         if self.training:
+            branch_inputs = self._branch_inputs(self.spatial(hidden_states))
             branches = [conv(branch) for conv, branch in zip(self.temporal, branch_inputs)]
             return F.relu(self.norm(torch.cat(branches, dim=1)))
-        # Inference: fold the batch norm into the temporal convolutions, which saves a pass over the output.
+        # Inference: channels-last weights, because with the stored (contiguous) ones the float32 CPU kernels return
+        # channels-first activations, and every convolution after them ran 1.3x slower (benchmarks/RESULTS.md).
+        spatial = F.conv3d(hidden_states, _channels_last(self.spatial.weight), padding=self.spatial.padding)
+        # Fold the batch norm into the temporal convolutions, which saves a pass over the output.
         scale = self.norm.weight * torch.rsqrt(self.norm.running_var + self.norm.eps)
         shift = self.norm.bias - self.norm.running_mean * scale
         branches = [
-            F.conv3d(branch, conv.weight * branch_scale[:, None, None, None, None], branch_shift,
+            F.conv3d(branch, _channels_last(conv.weight * branch_scale[:, None, None, None, None]), branch_shift,
                      padding=conv.padding, dilation=conv.dilation)
             for conv, branch, branch_scale, branch_shift in zip(
-                self.temporal, branch_inputs, scale.split(self.branch_channels), shift.split(self.branch_channels)
+                self.temporal, self._branch_inputs(spatial), scale.split(self.branch_channels),
+                shift.split(self.branch_channels),
             )
         ]
         return F.relu_(torch.cat(branches, dim=1))
+
+    def _branch_inputs(self, spatial: torch.Tensor) -> list[torch.Tensor]:
+        """The spatial convolution's output [B, S, T, H, W] as each temporal branch's input."""
+        if self.shared_spatial:
+            return [spatial] * len(self.temporal)
+        return list(spatial.split(self.spatial_channels, dim=1))
+
+
+def _channels_last(weight: torch.Tensor) -> torch.Tensor:
+    """A convolution weight [C_out, C_in, kT, kH, kW] in the channels-last layout (a no-op when it already is)."""
+    return weight.contiguous(memory_format=torch.channels_last_3d)
 
 
 def spatial_average_pool(hidden_states: torch.Tensor) -> torch.Tensor:
