@@ -144,7 +144,7 @@ class DilatedConvBlock(nn.Module):
             branches = [conv(branch) for conv, branch in zip(self.temporal, branch_inputs)]
             return F.relu(self.norm(torch.cat(branches, dim=1)))
         # Inference: channels-last weights, because with the stored (contiguous) ones the float32 CPU kernels return
-        # channels-first activations, and every convolution after them ran 1.3x slower (benchmarks/RESULTS.md).
+        # channels-first activations, and a float32 window took 1.2-1.4x as long (benchmarks/RESULTS.md).
         spatial = F.conv3d(hidden_states, _channels_last(self.spatial.weight), padding=self.spatial.padding)
         # Fold the batch norm into the temporal convolutions, which saves a pass over the output.
         scale = self.norm.weight * torch.rsqrt(self.norm.running_var + self.norm.eps)
@@ -177,7 +177,7 @@ def spatial_average_pool(hidden_states: torch.Tensor) -> torch.Tensor:
 
     The same numbers as `nn.AvgPool3d((1, 2, 2))` in float32, bit for bit (the same summation order). Not that module
     because CPU autocast runs `avg_pool3d` in float32 *and* returns it channels-first: every later convolution then
-    ran channels-first, and a bfloat16 window took 1.45x as long (benchmarks/RESULTS.md).
+    ran channels-first, and a bfloat16 window took 1.2-1.4x as long (benchmarks/RESULTS.md).
     """
     hidden_states = hidden_states.float()
     height, width = hidden_states.shape[-2] // 2 * 2, hidden_states.shape[-1] // 2 * 2
