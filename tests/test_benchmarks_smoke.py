@@ -37,3 +37,16 @@ def test_recipe_variants_refuse_options_that_change_the_image_llm(tmp_path):
     assert not any(tmp_path.iterdir())  # nothing was prepared
     with pytest.raises(ValueError, match="--variant must be NAME="):
         bench_recipe_variants.main(["--work-dir", str(tmp_path), "--variant", "--num_queries 8,4,4"])
+
+
+def test_autoshot_profile_gives_each_convolutions_rate():
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "bench_autoshot_profile.py"), "--smoke", "--shapes", "--precisions",
+         "float32", "--rows", "40"], capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| aten::") and "convolution" in line]
+    assert rows, result.stdout
+    # The stage-3 spatial convolution: its input and weight shapes, and a rate (a number of GMAC/s).
+    (stage3,) = [row for row in rows if "[1, 256, 100, 6, 12], [640, 256, 1, 3, 3]" in row]
+    assert float(stage3.rstrip(" |").rsplit("|", 1)[1]) > 0

@@ -27,10 +27,10 @@ SIZE = (32, 48)  # with code_bits=16 the frames carry no index bar (it would cha
 CUTS = (20, 40)
 
 
-def _detect(path: Path):
+def _detect(path: Path, decode_ahead: int = 0):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        detection = detect_shots(path, "histogram", return_probabilities=True)
+        detection = detect_shots(path, "histogram", return_probabilities=True, decode_ahead=decode_ahead)
     messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
     starts = [start for start, _ in detection.shots]
     ends = [end for _, end in detection.shots]
@@ -83,6 +83,9 @@ def test_corrupt_stretch_in_the_middle(folder, codec, name):
     assert all(0 < start < end <= 60 for start, end in detection.unreadable)
     assert any("could not be decoded" in m and name in m for m in messages)
     assert detection.shots[0] == (0, 20)  # what could be read before the damage is unchanged
+    ahead, ahead_messages = _detect(corrupt, decode_ahead=2)  # decoded in a background thread: the same report
+    assert (ahead.shots, ahead.unreadable, ahead.notes) == (detection.shots, detection.unreadable, detection.notes)
+    assert ahead_messages == messages
     if codec == "libx264":  # sampled decoding skips the refused packets too, and names the frames shown instead
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -7,6 +7,7 @@ and the videos they name (clip.mp4, long.mp4) are the package's sample videos, c
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -61,3 +62,11 @@ def test_fake_hub_serves_the_real_loading_code(hub_cache, tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().endswith("Qwen2VLForConditionalGeneration")
+
+
+def test_the_av_the_docs_install_after_lmms_eval_is_the_locked_one():
+    # lmms-eval pins av<16, so the docs tell to install linvt-hf's PyAV again after it: that must be the lock's.
+    locked = re.search(r"^av==(\S+)$", (ROOT / "constraints.txt").read_text(), re.MULTILINE).group(1)
+    for doc in ("README.md", "docs/evaluation.md"):
+        told = re.findall(r"pip install 'av==([^']+)'", (ROOT / doc).read_text())
+        assert told and set(told) == {locked}, f"{doc} installs av {told}, the lock has {locked}"

