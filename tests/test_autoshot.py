@@ -420,6 +420,50 @@ def test_every_stage_stays_channels_last_in_bfloat16() -> None:
     assert all(output.is_contiguous(memory_format=torch.channels_last_3d) for output in outputs)
 
 
+@pytest.mark.parametrize(
+    "channels, out_channels, height, width", [(3, 64, 27, 48), (64, 64, 27, 48), (128, 960, 6, 12)]
+)
+def test_per_frame_convolution_is_the_spatial_convolution(channels, out_channels, height, width) -> None:
+    from linvt_hf.processing.autoshot.network import per_frame_convolution, precision_context
+
+    generator = torch.Generator().manual_seed(channels)
+    hidden = torch.randn(2, channels, 6, height, width, generator=generator)
+    hidden = hidden.contiguous(memory_format=torch.channels_last_3d)
+    weight = torch.randn(out_channels, channels, 1, 3, 3, generator=generator) / (3 * channels) ** 0.5
+    with torch.inference_mode():
+        output = per_frame_convolution(hidden, weight, (0, 1, 1))
+        expected = torch.nn.functional.conv3d(hidden, weight, padding=(0, 1, 1))
+        assert output.shape == expected.shape == (2, out_channels, 6, height, width)
+        assert output.is_contiguous(memory_format=torch.channels_last_3d)
+        torch.testing.assert_close(output, expected, rtol=1e-5, atol=1e-5)
+        # Frames stay apart: frame t of the output depends on frame t of the input only.
+        changed = hidden.clone()
+        changed[:, :, 3] += 1
+        moved = (per_frame_convolution(changed, weight, (0, 1, 1)) - output).abs().amax(dim=(0, 1, 3, 4))
+        assert moved[3] > 0 and moved[[0, 1, 2, 4, 5]].max() == 0
+        with precision_context("bfloat16", "cpu"):  # the same kernels see the same numbers: bit for bit
+            half = per_frame_convolution(hidden, weight, (0, 1, 1))
+            assert torch.equal(half, torch.nn.functional.conv3d(hidden, weight, padding=(0, 1, 1)))
+    with pytest.raises(ValueError, match="per-frame convolution needs a 1 x kH x kW kernel"):
+        per_frame_convolution(hidden, torch.zeros(4, channels, 3, 1, 1), (1, 0, 0))
+
+
+def test_float32_windows_never_take_torchs_slow_convolution_kernel() -> None:
+    """With 2 threads, every convolution of a float32 window runs on oneDNN: before `per_frame_convolution`, torch
+    sent the first one (3 input channels, a batch of 1) to `aten::slow_conv3d_forward`, 13-15 ms of a ~250 ms window
+    (benchmarks/RESULTS.md). Fails if a torch release changes that dispatch, which is then worth measuring again."""
+    model = AutoShot().eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch.inference_mode(), torch.profiler.profile() as profile:
+            model(torch.zeros(1, 100, 27, 48, 3, dtype=torch.uint8))
+    finally:
+        torch.set_num_threads(threads)
+    kernels = {event.key for event in profile.key_averages() if "conv" in event.key}
+    assert "aten::mkldnn_convolution" in kernels and "aten::slow_conv3d_forward" not in kernels, kernels
+
+
 def test_auto_precision_follows_the_devices_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:
     from linvt_hf.processing.autoshot import network
 

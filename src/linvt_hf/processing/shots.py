@@ -12,7 +12,7 @@ Detectors:
   window's AutoShot predictions rule out (`linvt_hf.processing.shot_candidates`): the same shots as
   `"autoshot_full"` on the benchmark's cuts, dissolves, fades, wipes, pans and flashes (benchmarks/RESULTS.md), for
   decoding plus about one AutoShot window per transition. When no weights can be found it warns and falls back to
-  `"histogram"`. AutoShot runs in bfloat16 where the device computes it natively (`precision="auto"`: 1.5-2x
+  `"histogram"`. AutoShot runs in bfloat16 where the device computes it natively (`precision="auto"`: 1.7-1.8x
   faster windows on such CPUs, the same cuts within a frame), else in the published float32.
 - `"autoshot_full"`: AutoShot on every window of the video, as its published inference runs (tens of frames a
   second on 2 CPU cores).

@@ -15,7 +15,7 @@ Input contract of the published model (kept exactly, see `AutoShot.predict_trans
   window are kept.
 
 Precision (`AUTOSHOT_PRECISIONS`): "float32" is the published model's arithmetic; "bfloat16" runs its convolutions
-and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; about 2x faster
+and matrix products in bfloat16 under `torch.autocast` (the same windows, context and threshold; about 1.8x faster
 windows on CPUs with native bfloat16; probabilities within ~1e-2 of float32's, so a frame scoring that close to the
 threshold can move a cut by a frame); "auto" takes bfloat16 where the device computes it natively
 (`native_bfloat16`) and float32 elsewhere. benchmarks/bench_autoshot.py compares the shots of both.
@@ -145,7 +145,7 @@ class DilatedConvBlock(nn.Module):
             return F.relu(self.norm(torch.cat(branches, dim=1)))
         # Inference: channels-last weights, because with the stored (contiguous) ones the float32 CPU kernels return
         # channels-first activations, and a float32 window took 1.2-1.4x as long (benchmarks/RESULTS.md).
-        spatial = F.conv3d(hidden_states, _channels_last(self.spatial.weight), padding=self.spatial.padding)
+        spatial = per_frame_convolution(hidden_states, _channels_last(self.spatial.weight), self.spatial.padding)
         # Fold the batch norm into the temporal convolutions, which saves a pass over the output.
         scale = self.norm.weight * torch.rsqrt(self.norm.running_var + self.norm.eps)
         shift = self.norm.bias - self.norm.running_mean * scale
@@ -164,6 +164,27 @@ class DilatedConvBlock(nn.Module):
         if self.shared_spatial:
             return [spatial] * len(self.temporal)
         return list(spatial.split(self.spatial_channels, dim=1))
+
+
+def per_frame_convolution(
+    hidden_states: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int]
+) -> torch.Tensor:
+    """A spatial (1 x kH x kW) convolution of [B, C, T, H, W] computed as one of a batch of B x T single frames:
+    [B, C_out, T, H', W'], the same numbers as `F.conv3d(hidden_states, weight, padding=padding)`.
+
+    Why: torch's CPU dispatch sends a float32 3D convolution with a batch of 1 and few input values (AutoShot's
+    first, on 3 channels) to its slow reference kernel (`aten::slow_conv3d_forward`); as a batch of frames it goes to
+    oneDNN (that convolution 13-15 -> 1.5-2 ms of a ~250 ms float32 window on 2 threads). The other convolutions run
+    on oneDNN either way, and in bfloat16 every output is bit for bit the same (benchmarks/RESULTS.md). A
+    channels-last input is reshaped without a copy and the output stays channels-last.
+    """
+    if weight.shape[2] != 1 or padding[0] != 0:
+        raise ValueError(f"a per-frame convolution needs a 1 x kH x kW kernel without temporal padding, got "
+                         f"{tuple(weight.shape)} with padding {padding}")
+    batch, channels, frames, height, width = hidden_states.shape
+    as_frames = hidden_states.transpose(1, 2).reshape(batch * frames, channels, 1, height, width)
+    output = F.conv3d(as_frames, weight, padding=padding)
+    return output.reshape(batch, frames, *output.shape[1:2], *output.shape[3:]).transpose(1, 2)
 
 
 def _channels_last(weight: torch.Tensor) -> torch.Tensor:
