@@ -47,6 +47,6 @@ def test_autoshot_profile_gives_each_convolutions_rate():
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("| aten::") and "convolution" in line]
     assert rows, result.stdout
-    # The stage-3 spatial convolution: its input and weight shapes, and a rate (a number of GMAC/s).
-    (stage3,) = [row for row in rows if "[1, 256, 100, 6, 12], [640, 256, 1, 3, 3]" in row]
+    # The stage-3 spatial convolution (on a batch of 100 frames): its input and weight shapes, and a rate in GMAC/s.
+    (stage3,) = [row for row in rows if "[100, 256, 1, 6, 12], [640, 256, 1, 3, 3]" in row]
     assert float(stage3.rstrip(" |").rsplit("|", 1)[1]) > 0

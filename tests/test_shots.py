@@ -225,6 +225,14 @@ def test_cli_prints_one_line_per_shot(clip: Path, capsys: pytest.CaptureFixture)
     assert lines == ["0 24 0.000 0.960", "24 50 0.960 2.000", "50 75 2.000 3.000", "75 100 3.000 4.000"]
 
 
+def test_cli_decode_ahead(clip: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["shots", str(clip), "--detector", "histogram", "--no-cache", "--decode-ahead", "4"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["0 24 0.000 0.960", "24 50 0.960 2.000", "50 75 2.000 3.000", "75 100 3.000 4.000"]
+    assert main(["shots", str(clip), "--detector", "histogram", "--no-cache", "--decode-ahead", "-1"]) == 2
+    assert "error: decode_ahead must be an int >= 0" in capsys.readouterr().err
+
+
 def test_cli_json(clip: Path, capsys: pytest.CaptureFixture, autoshot_available: None) -> None:
     assert main(["shots", str(clip), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
