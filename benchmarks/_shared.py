@@ -14,7 +14,8 @@ import sys
 
 
 def machine() -> str:
-    """nproc, CPU model, RAM, Python / torch / transformers versions and the 1-minute load average now."""
+    """nproc, CPU model, RAM, the GPU (when CUDA has one), Python / torch / transformers versions and the 1-minute
+    load average now."""
     import torch
     import transformers
 
@@ -25,8 +26,9 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""
     return (
-        f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GiB RAM, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores ({cpu}), {ram:.0f} GiB RAM{gpu}, Python {platform.python_version()}, "
         f"torch {torch.__version__} ({torch.get_num_threads()} threads), transformers {transformers.__version__}, "
         f"load average {os.getloadavg()[0]:.2f}"
     )

@@ -37,6 +37,7 @@ shot cache off.
 
     python benchmarks/bench_autoshot.py            # about 2 hours on 2 quiet cores (full AutoShot is most of it)
     python benchmarks/bench_autoshot.py --sections transitions --transition-clips 1 --scene-frames 30,60
+    python benchmarks/bench_autoshot.py --sections long --long-minutes 60 --device cuda   # AutoShot on a GPU
     python benchmarks/bench_autoshot.py --smoke    # seconds, for CI
 
 Prints Markdown tables.
@@ -85,10 +86,11 @@ RUNS = {
 }
 
 
-def shot_detector(run: str) -> ShotDetector:
-    """The detector of a named run (RUNS), shot cache off: every call detects."""
+def shot_detector(run: str, device: str | None = None) -> ShotDetector:
+    """The detector of a named run (RUNS) with AutoShot on `device` (default CPU), shot cache off: every call
+    detects."""
     detector, precision = RUNS[run]
-    return ShotDetector(detector, precision=precision, cache=False)
+    return ShotDetector(detector, precision=precision, cache=False, device=device)
 
 
 def real_frames() -> list[np.ndarray]:
@@ -351,7 +353,7 @@ def edited_footage(names: list[str], folder: Path | None) -> None:
 
 
 def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: np.random.Generator,
-                size: tuple[int, int], timeout: float, in_process: bool = False) -> None:
+                size: tuple[int, int], timeout: float, in_process: bool = False, device: str | None = None) -> None:
     """End-to-end speed (decode + detect) and peak memory on long videos, each detector in its own process."""
     real_hd = [load_video(path, size=size).frames for path in sorted(VIDEOS.glob("*.mp4"))]
     print(f"\n### Long videos: {size[1]}x{size[0]} source, 30 fps, real scenes joined by cuts, dissolves and fades "
@@ -368,7 +370,7 @@ def long_videos(minutes: list[float], full_minutes: float, workdir: Path, rng: n
         runs += ["autoshot_full"] if length <= full_minutes else []
         decode_seconds, cuts = None, {}
         for run in runs:
-            spec = {"run": run, "path": str(path), "spans": spans}
+            spec = {"run": run, "path": str(path), "spans": spans, "device": device}
             row = measure(spec) if in_process else run_child(__file__, spec, timeout=timeout)
             if "error" in row:
                 print(f"| {length:g} min | | {len(spans)} | {run} | {row['error']} | | | | | | | | |", flush=True)
@@ -402,7 +404,7 @@ def measure(spec: dict) -> dict:
 
     # No shot cache: every run detects (a cached answer would time the cache).
     decode_only = spec["run"] in ("decode only", "scan only")
-    detector = None if decode_only else shot_detector(spec["run"])
+    detector = None if decode_only else shot_detector(spec["run"], spec.get("device"))
     if detector is not None and spec["run"] != "histogram":
         detector(np.zeros((1, 27, 48, 3), dtype=np.uint8))  # loads the model outside the timing
     reset_peak_rss()
@@ -451,6 +453,7 @@ def main() -> None:
                         help="edited real footage to fetch and run (section edited; all)")
     parser.add_argument("--footage-dir", type=Path, help="where fetched footage is kept (real_footage.cache_folder())")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default=None, help="torch device AutoShot runs on in the long section (cpu)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -495,7 +498,8 @@ def main() -> None:
         if "long" in sections:
             minutes = [float(value) for value in args.long_minutes.split(",")]
             size = (48, 64) if args.smoke else (240, 320)
-            long_videos(minutes, args.full_minutes, Path(workdir), rng, size, args.long_timeout, in_process=args.smoke)
+            long_videos(minutes, args.full_minutes, Path(workdir), rng, size, args.long_timeout, in_process=args.smoke,
+                        device=args.device)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ times `ShotDetector("autoshot")` end to end with `decode_ahead` 0 and 8, in inte
     python benchmarks/bench_decode_overlap.py                 # a 60-minute 320x240 video, about 9 minutes
     python benchmarks/bench_decode_overlap.py --minutes 10 --sections detector
     taskset -c 0 python benchmarks/bench_decode_overlap.py --minutes 10 --sections detector   # one core
+    python benchmarks/bench_decode_overlap.py --device cuda    # AutoShot on a GPU (the decoder stays on the CPU)
     python benchmarks/bench_decode_overlap.py --smoke          # a 6-second video, for CI
 
 Prints a Markdown table; the video is the long-video section's kind (benchmarks/_transitions.py).
@@ -82,13 +83,16 @@ def overlap(path: Path, model: AutoShot, precision: str, cores: int) -> None:
           f"{bound:.1f} s = {bound / scan_seconds:.2f}x the scan time")
 
 
-def shot_detector(path: Path, rounds: int, cores: int) -> None:
+def shot_detector(path: Path, rounds: int, cores: int, device: str) -> None:
     """`ShotDetector("autoshot")` end to end with decode_ahead 0 and PREFETCH_DEPTH, in interleaved rounds."""
     torch.set_num_threads(cores)
-    detectors = {ahead: ShotDetector("autoshot", cache=False, decode_ahead=ahead) for ahead in (0, PREFETCH_DEPTH)}
+    detectors = {
+        ahead: ShotDetector("autoshot", cache=False, decode_ahead=ahead, device=device) for ahead in (0, PREFETCH_DEPTH)
+    }
     for detector in detectors.values():
         detector(np.zeros((1, 27, 48, 3), np.uint8))  # loads the model outside the timing
-    print(f"\n`ShotDetector(\"autoshot\", decode_ahead=N)`, torch on {cores} threads, {rounds} interleaved rounds:\n")
+    print(f"\n`ShotDetector(\"autoshot\", decode_ahead=N)` on {device}, torch on {cores} threads, {rounds} interleaved "
+          "rounds:\n")
     print("| round | decode_ahead | seconds | CPU seconds (cores busy) | shots |")
     print("| ---: | ---: | ---: | ---: | ---: |")
     for round_index in range(rounds):
@@ -104,14 +108,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sections", default="overlap,detector", help="overlap, detector (both)")
     parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds of the detector section (2)")
+    parser.add_argument("--device", default="cpu", help="torch device AutoShot runs on (cpu; e.g. cuda)")
     parser.add_argument("--smoke", action="store_true", help="a 6-second video (CI)")
     args = parser.parse_args()
     if args.smoke:
         args.minutes, args.rounds = 0.1, 1
     cores = usable_cores()
-    model = AutoShot.from_pretrained()
-    precision = resolve_precision("auto", "cpu")
-    print(f"Machine: {machine()}; {cores} usable core(s); AutoShot in {precision}")
+    model = AutoShot.from_pretrained(device=args.device)
+    precision = resolve_precision("auto", args.device)
+    print(f"Machine: {machine()}; {cores} usable core(s); AutoShot on {args.device} in {precision}")
     real = [load_video(path, size=(240, 320)).frames for path in sorted((ROOT / "tests/data/videos").glob("*.mp4"))]
     with tempfile.TemporaryDirectory() as workdir:
         path = Path(workdir) / "long.mp4"
@@ -122,7 +127,7 @@ def main() -> None:
         if "overlap" in sections:
             overlap(path, model, precision, cores)
         if "detector" in sections:
-            shot_detector(path, args.rounds, cores)
+            shot_detector(path, args.rounds, cores, args.device)
 
 
 if __name__ == "__main__":
