@@ -44,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
+from . import prefetch
 from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
 from .autoshot.network import FRAME_HEIGHT, FRAME_WIDTH, resolve_precision
 from .errors import describe_source
 from .inputs import is_url
-from . import prefetch
 from .sampling import SHOT_DETECTORS as DETECTORS
 from .shot_cache import ShotCache, content_sha256
 

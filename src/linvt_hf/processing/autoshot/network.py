@@ -170,7 +170,8 @@ def per_frame_convolution(
     hidden_states: torch.Tensor, weight: torch.Tensor, padding: tuple[int, int, int]
 ) -> torch.Tensor:
     """A spatial (1 x kH x kW) convolution of [B, C, T, H, W] computed as one of a batch of B x T single frames:
-    [B, C_out, T, H', W'], the same numbers as `F.conv3d(hidden_states, weight, padding=padding)`.
+    [B, C_out, T, H', W'], what `F.conv3d(hidden_states, weight, padding=padding)` computes (up to float rounding,
+    where torch picks a different kernel for the two).
 
     Why: torch's CPU dispatch sends a float32 3D convolution with a batch of 1 and few input values (AutoShot's
     first, on 3 channels) to its slow reference kernel (`aten::slow_conv3d_forward`); as a batch of frames it goes to
@@ -184,7 +185,8 @@ def per_frame_convolution(
     batch, channels, frames, height, width = hidden_states.shape
     as_frames = hidden_states.transpose(1, 2).reshape(batch * frames, channels, 1, height, width)
     output = F.conv3d(as_frames, weight, padding=padding)
-    return output.reshape(batch, frames, *output.shape[1:2], *output.shape[3:]).transpose(1, 2)
+    out_channels, out_height, out_width = output.shape[1], output.shape[3], output.shape[4]
+    return output.reshape(batch, frames, out_channels, out_height, out_width).transpose(1, 2)
 
 
 def _channels_last(weight: torch.Tensor) -> torch.Tensor:
