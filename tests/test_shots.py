@@ -158,10 +158,19 @@ def test_unknown_detector_is_named() -> None:
         detect_shots(np.zeros((3, 27, 48, 3), np.uint8), "transnet")
 
 
-@pytest.mark.parametrize("arguments", [{"threshold": 1.5}, {"threshold": -0.1}, {"batch_size": 0}])
+@pytest.mark.parametrize(
+    "arguments", [{"threshold": 1.5}, {"threshold": -0.1}, {"batch_size": 0}, {"batch_size": 2.0}, {"batch_size": True}]
+)
 def test_bad_options_are_value_errors(arguments: dict) -> None:
     with pytest.raises(ValueError, match=next(iter(arguments))):
         detect_shots(np.zeros((3, 27, 48, 3), np.uint8), "histogram", **arguments)
+
+
+def test_full_autoshot_batches_by_device_unless_told() -> None:
+    assert ShotDetector("autoshot_full").windows_per_batch() == 1  # single windows run faster on a CPU
+    assert ShotDetector("autoshot_full", device="cpu").windows_per_batch() == 1
+    assert ShotDetector("autoshot_full", device="cuda").windows_per_batch() == 4  # no GPU needed to ask
+    assert ShotDetector("autoshot_full", batch_size=3).windows_per_batch() == 3
 
 
 def test_undecodable_bytes_are_value_errors() -> None:

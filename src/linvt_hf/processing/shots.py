@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from . import prefetch
 from .autoshot.network import DEFAULT_THRESHOLD as AUTOSHOT_THRESHOLD
@@ -120,7 +121,7 @@ def detect_shots(
     threshold: float | None = None,
     weights: str | Path | None = None,
     device: str | None = None,
-    batch_size: int = 4,
+    batch_size: int | None = None,
     precision: str = "auto",
     return_probabilities: bool = False,
     custom_weights: bool = False,
@@ -143,7 +144,8 @@ def detect_shots(
             describes. An explicit path that does not exist is an error, not a fallback.
         device: torch device for AutoShot (default CPU).
         batch_size: AutoShot windows (100 frames each) per forward pass for "autoshot_full" ("autoshot" runs
-            its windows one at a time); memory grows with it.
+            its windows one at a time); memory grows with it. Default: 1 on a CPU, where single windows run faster
+            (about 1.25x in both precisions on 2 cores: benchmarks/RESULTS.md), 4 on other devices.
         precision: AutoShot's arithmetic: "auto" (bfloat16 where `device` computes it natively, else float32),
             "float32" (the published model's) or "bfloat16" (see `linvt_hf.processing.autoshot.network`).
         return_probabilities: return a `ShotDetection` (shots plus per-frame scores) instead of the list of shots.
@@ -201,7 +203,7 @@ class ShotDetector:
         threshold: float | None = None,
         weights: str | Path | None = None,
         device: str | None = None,
-        batch_size: int = 4,
+        batch_size: int | None = None,
         precision: str = "auto",
         custom_weights: bool = False,
         cache: bool | ShotCache = True,
@@ -212,8 +214,9 @@ class ShotDetector:
             raise ValueError(f"unknown shot detector {detector!r}: expected one of {', '.join(DETECTORS)}")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        bad_batch = isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        if batch_size is not None and bad_batch:
+            raise ValueError(f"batch_size must be an int >= 1 (or None: by device), got {batch_size!r}")
         if isinstance(decode_ahead, bool) or not isinstance(decode_ahead, int) or decode_ahead < 0:
             raise ValueError(f"decode_ahead must be an int >= 0 (chunks; 0: decode in turn), got {decode_ahead!r}")
         resolve_precision(precision, "cpu")  # refuses an unknown precision now, not at the first video
@@ -231,6 +234,13 @@ class ShotDetector:
         self.cache = cache
         self.progress = progress
         self.decode_ahead = decode_ahead
+
+    def windows_per_batch(self) -> int:
+        """Full AutoShot's windows per forward pass: `batch_size`, else 1 on a CPU and 4 on other devices."""
+        if self.batch_size is not None:
+            return self.batch_size
+        # Measured on CPU only (benchmarks/RESULTS.md); elsewhere the previous default, as batching pays on GPUs.
+        return 1 if torch.device(self.device or "cpu").type == "cpu" else 4
 
     def __call__(self, video: Any) -> ShotDetection:
         """Detect the shots of one video (see `detect_shots`), or read them from the shot cache."""
@@ -340,7 +350,7 @@ class ShotDetector:
                 probabilities, scored = windowed.probabilities, windowed.scored
             else:
                 probabilities = model.predict_transitions_chunked(
-                    frames, batch_size=self.batch_size, precision=precision
+                    frames, batch_size=self.windows_per_batch(), precision=precision
                 )
             shots = shots_from_scores(probabilities, threshold)
         else:
