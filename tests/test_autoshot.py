@@ -448,18 +448,20 @@ def test_per_frame_convolution_is_the_spatial_convolution(channels, out_channels
         per_frame_convolution(hidden, torch.zeros(4, channels, 3, 1, 1), (1, 0, 0))
 
 
-def test_float32_windows_never_take_torchs_slow_convolution_kernel() -> None:
-    """With 2 threads, every convolution of a float32 window runs on oneDNN: before `per_frame_convolution`, torch
-    sent the first one (3 input channels, a batch of 1) to `aten::slow_conv3d_forward`, 13-15 ms of a ~250 ms window
-    (benchmarks/RESULTS.md). Fails if a torch release changes that dispatch, which is then worth measuring again."""
+@pytest.mark.parametrize("threads", [1, 2])
+def test_float32_windows_never_take_torchs_slow_convolution_kernel(threads: int) -> None:
+    """Every convolution of a float32 window runs on oneDNN. Before `per_frame_convolution` and `_onednn_dilation`,
+    torch sent the first one (3 input channels, a batch of 1) and, on one thread, the undilated temporal ones to
+    `aten::slow_conv3d_forward` (benchmarks/RESULTS.md). Fails if a torch release changes that dispatch, which is then
+    worth measuring again."""
     model = AutoShot().eval()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
     try:
         with torch.inference_mode(), torch.profiler.profile() as profile:
             model(torch.zeros(1, 100, 27, 48, 3, dtype=torch.uint8))
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(before)
     kernels = {event.key for event in profile.key_averages() if "conv" in event.key}
     assert "aten::mkldnn_convolution" in kernels and "aten::slow_conv3d_forward" not in kernels, kernels
 

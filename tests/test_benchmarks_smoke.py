@@ -50,3 +50,19 @@ def test_autoshot_profile_gives_each_convolutions_rate():
     # The stage-3 spatial convolution (on a batch of 100 frames): its input and weight shapes, and a rate in GMAC/s.
     (stage3,) = [row for row in rows if "[100, 256, 1, 6, 12], [640, 256, 1, 3, 3]" in row]
     assert float(stage3.rstrip(" |").rsplit("|", 1)[1]) > 0
+
+
+def test_autoshot_outputs_compares_saved_runs(tmp_path):
+    import numpy as np
+
+    first, second, other = tmp_path / "a.npz", tmp_path / "b.npz", tmp_path / "c.npz"
+    np.savez(first, **{"float32": np.array([0.1, 0.5], np.float32), "bfloat16": np.array([0.2], np.float32)})
+    np.savez(second, **{"float32": np.array([0.1, 0.5 + 2**-20], np.float32), "bfloat16": np.array([0.2], np.float32)})
+    np.savez(other, **{"float32": np.array([0.1, 0.5], np.float32)})
+    compare = [sys.executable, str(BENCHMARKS / "autoshot_outputs.py"), "compare", str(first)]
+    result = subprocess.run([*compare, str(second)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split("|")[1].strip(): line for line in result.stdout.splitlines()[2:]}
+    assert "9.54e-07" in rows["float32"] and "False" in rows["float32"] and "True" in rows["bfloat16"]
+    result = subprocess.run([*compare, str(other)], capture_output=True, text=True)
+    assert result.returncode != 0 and "hold different runs" in result.stderr

@@ -32,8 +32,8 @@ MAX_BYTES_ENV_VAR = "LINVT_SHOT_CACHE_MAX_BYTES"
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 # Bumped whenever an entry's layout changes, or what the reader and detectors give for the same file (2: frames
 # whose pts a demuxer misordered are placed in display order; 3: AutoShot's convolutions run channels-last, which
-# moves their probabilities by float rounding; 4: its spatial convolutions run per frame, which moves float32's by
-# rounding): older entries then simply miss.
+# moves their probabilities by float rounding; 4: its spatial convolutions run per frame and its undilated temporal
+# ones on oneDNN, which moves float32's by rounding): older entries then simply miss.
 CACHE_FORMAT = 4
 _SUFFIX = ".npz"
 _READ_BLOCK = 1 << 20
