@@ -14,8 +14,8 @@ Detectors:
   decoding plus about one AutoShot window per transition. When no weights can be found it warns and falls back to
   `"histogram"`. AutoShot runs in bfloat16 where the device computes it natively (`precision="auto"`: 1.7-1.8x
   faster windows on such CPUs, the same cuts within a frame), else in the published float32.
-- `"autoshot_full"`: AutoShot on every window of the video, as its published inference runs (tens of frames a
-  second on 2 CPU cores).
+- `"autoshot_full"`: AutoShot on every window of the video, as its published inference runs (130-170 frames a
+  second with decoding on 2 CPU cores in float32, benchmarks/RESULTS.md).
 - `"histogram"`: weights-free. Total-variation distance between the RGB colour histograms of consecutive frames,
   compared with an adaptive threshold (running median + k x MAD) and an absolute floor, with a minimum shot length
   (a third of a second).
