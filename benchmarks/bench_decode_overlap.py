@@ -10,7 +10,7 @@ Also the scan alone, and the lower bound no schedule on this many cores can beat
 CPU seconds) / cores, where the windows' CPU seconds are the in-turn run's minus the scan's. The "detector" section
 times `ShotDetector("autoshot")` end to end with `decode_ahead` 0 and 8, in interleaved rounds.
 
-    python benchmarks/bench_decode_overlap.py                 # a 60-minute 320x240 video, about 9 minutes
+    python benchmarks/bench_decode_overlap.py                 # a 60-minute 320x240 video, about 10 minutes
     python benchmarks/bench_decode_overlap.py --minutes 10 --sections detector
     taskset -c 0 python benchmarks/bench_decode_overlap.py --minutes 10 --sections detector   # one core
     python benchmarks/bench_decode_overlap.py --device cuda    # AutoShot on a GPU (the decoder stays on the CPU)
