@@ -450,7 +450,7 @@ def test_per_frame_convolution_is_the_spatial_convolution(channels, out_channels
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_float32_windows_never_take_torchs_slow_convolution_kernel(threads: int) -> None:
-    """Every convolution of a float32 window runs on oneDNN. Before `per_frame_convolution` and `_onednn_dilation`,
+    """Every convolution of a float32 window runs on oneDNN. Before `per_frame_convolution` and `_temporal_dilation`,
     torch sent the first one (3 input channels, a batch of 1) and, on one thread, the undilated temporal ones to
     `aten::slow_conv3d_forward` (benchmarks/RESULTS.md). Fails if a torch release changes that dispatch, which is then
     worth measuring again."""
@@ -464,6 +464,13 @@ def test_float32_windows_never_take_torchs_slow_convolution_kernel(threads: int)
         torch.set_num_threads(before)
     kernels = {event.key for event in profile.key_averages() if "conv" in event.key}
     assert "aten::mkldnn_convolution" in kernels and "aten::slow_conv3d_forward" not in kernels, kernels
+
+
+def test_the_dilation_workaround_is_for_cpus_only() -> None:
+    from linvt_hf.processing.autoshot.network import _temporal_dilation
+
+    assert _temporal_dilation((4, 1, 1), torch.device("cpu")) == (4, 2, 2)
+    assert _temporal_dilation((4, 1, 1), torch.device("cuda")) == (4, 1, 1)  # no GPU needed to ask
 
 
 def test_auto_precision_follows_the_devices_native_bfloat16(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -151,7 +151,7 @@ class DilatedConvBlock(nn.Module):
         shift = self.norm.bias - self.norm.running_mean * scale
         branches = [
             F.conv3d(branch, _channels_last(conv.weight * branch_scale[:, None, None, None, None]), branch_shift,
-                     padding=conv.padding, dilation=_onednn_dilation(conv.dilation))
+                     padding=conv.padding, dilation=_temporal_dilation(conv.dilation, branch.device))
             for conv, branch, branch_scale, branch_shift in zip(
                 self.temporal, self._branch_inputs(spatial), scale.split(self.branch_channels),
                 shift.split(self.branch_channels),
@@ -189,12 +189,14 @@ def per_frame_convolution(
     return output.reshape(batch, frames, out_channels, out_height, out_width).transpose(1, 2)
 
 
-def _onednn_dilation(dilation: tuple[int, int, int]) -> tuple[int, int, int]:
-    """A temporal (3 x 1 x 1) convolution's dilation with its 1-wide spatial dimensions dilated by 2: the same
-    convolution (a 1-wide kernel has no gaps to widen), but torch then counts it as dilated and keeps it on oneDNN.
-    Undilated, a float32 one on one thread went to torch's slow reference kernel (stage 1's: 98 -> 7 ms); elsewhere
-    the outputs are bit for bit the same (benchmarks/RESULTS.md)."""
-    return dilation[0], 2, 2
+def _temporal_dilation(dilation: tuple[int, int, int], device: torch.device) -> tuple[int, int, int]:
+    """The dilation a temporal (3 x 1 x 1) convolution runs with: on a CPU, its 1-wide spatial dimensions dilated by
+    2, the same convolution (a 1-wide kernel has no gaps to widen) that torch then counts as dilated and keeps on
+    oneDNN. Undilated, a float32 one on one thread went to torch's slow reference kernel (stage 1's 12-channel
+    branch: 68 ms of self time there, about 9 ms on oneDNN); on a CPU the outputs are otherwise bit for bit the same
+    (benchmarks/RESULTS.md). Other devices get the convolution's own dilation: the workaround is for torch's CPU
+    dispatch only."""
+    return (dilation[0], 2, 2) if device.type == "cpu" else dilation
 
 
 def _channels_last(weight: torch.Tensor) -> torch.Tensor:
